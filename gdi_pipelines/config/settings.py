@@ -1,0 +1,106 @@
+"""The platform's settings, read from an environment mapping (never at import time).
+
+| variable | default | meaning |
+|---|---|---|
+| GDI_HOME | ./.gdi | the embedded default: landing, warehouse, reference, Dagster instance |
+| GDI_LANDING_URI | {GDI_HOME}/landing | where labs land batches: {landing}/{COUNTRY}/{BATCH}/ |
+| GDI_WAREHOUSE_URI | {GDI_HOME}/warehouse | Delta tables: nodes/{COUNTRY}/{table}, federation/{table} |
+| GDI_REFERENCE_URI | {GDI_HOME}/reference | reference catalogue (builds.json, FASTA, chains) |
+| GDI_NODES_FILE, GDI_COUNTRIES | SE,DK,FI,NO | the national nodes (see config/nodes.py) |
+| GDI_PSEUDONYM_KEY[_{COUNTRY}] / GDI_PSEUDONYM_KEY_FILE | {GDI_HOME}/secrets/pseudonym.key | node secret for HMAC pseudonyms |
+| DAGSTER_HOME | {GDI_HOME}/dagster | the Dagster instance |
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from gdi_pipelines.config.errors import ConfigError
+from gdi_pipelines.config.locations import (
+    Location,
+    S3Credentials,
+    check_local_root,
+    join_uri,
+    parse_root,
+)
+from gdi_pipelines.config.nodes import NodeConfig, load_nodes
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: str
+    landing: Location
+    warehouse: Location
+    reference: Location
+    dagster_home: str
+    nodes: tuple[NodeConfig, ...]
+
+    @property
+    def countries(self) -> tuple[str, ...]:
+        return tuple(n.country for n in self.nodes)
+
+    def node(self, country: str) -> NodeConfig:
+        for node in self.nodes:
+            if node.country == country:
+                return node
+        raise ConfigError(f"GDI_COUNTRIES: {country!r} is not a configured node ({self.countries})")
+
+    def federation_table_uri(self, table: str) -> str:
+        return join_uri(self.warehouse.uri, "federation", table)
+
+    @property
+    def default_key_file(self) -> Path:
+        return Path(self.home) / "secrets" / "pseudonym.key"
+
+
+def _root(environ: Mapping[str, str], name: str, default: str, base: Path) -> Location:
+    uri = parse_root(environ.get(name) or default, name, base)
+    if uri.startswith("s3://"):
+        return Location(uri, S3Credentials.from_env(environ))
+    check_local_root(uri, name)
+    return Location(uri)
+
+
+def load_settings(environ: Mapping[str, str] | None = None, base_dir: Path | None = None) -> Settings:
+    """Validate every setting; a bad one raises ConfigError naming it, in one line."""
+    env = os.environ if environ is None else environ
+    base = base_dir or Path.cwd()
+    home = parse_root(env.get("GDI_HOME") or ".gdi", "GDI_HOME", base)
+    if home.startswith("s3://"):
+        raise ConfigError("GDI_HOME: must be a local folder; put S3 in GDI_*_URI instead")
+    check_local_root(home, "GDI_HOME")
+    landing = _root(env, "GDI_LANDING_URI", join_uri(home, "landing"), base)
+    warehouse = _root(env, "GDI_WAREHOUSE_URI", join_uri(home, "warehouse"), base)
+    reference = _root(env, "GDI_REFERENCE_URI", join_uri(home, "reference"), base)
+    dagster_home = parse_root(env.get("DAGSTER_HOME") or join_uri(home, "dagster"), "DAGSTER_HOME", base)
+    if dagster_home.startswith("s3://"):
+        raise ConfigError("DAGSTER_HOME: must be a local folder")
+    nodes = load_nodes(env, landing.uri, warehouse.uri, base)
+    for node in nodes:
+        for loc, what in ((node.landing, "landing_uri"), (node.warehouse, "warehouse_uri")):
+            if not loc.is_s3:
+                check_local_root(loc.uri, f"node {node.country} {what}")
+    return Settings(home, landing, warehouse, reference, dagster_home, nodes)
+
+
+def pseudonym_key(settings: Settings, country: str, environ: Mapping[str, str]) -> bytes:
+    """The node's HMAC key: GDI_PSEUDONYM_KEY_{CC}, GDI_PSEUDONYM_KEY, or a key file."""
+    for name in (f"GDI_PSEUDONYM_KEY_{country}", "GDI_PSEUDONYM_KEY"):
+        if value := environ.get(name, ""):
+            if len(value) < 16:
+                raise ConfigError(f"{name}: a pseudonymisation key needs at least 16 characters")
+            return value.encode()
+    key_file = Path(environ.get("GDI_PSEUDONYM_KEY_FILE") or settings.default_key_file)
+    try:
+        key = key_file.read_bytes().strip()
+    except OSError as exc:
+        raise ConfigError(
+            f"GDI_PSEUDONYM_KEY_FILE: no key for node {country}: {key_file} cannot be read "
+            f"({exc.strerror}); set GDI_PSEUDONYM_KEY_{country} or GDI_PSEUDONYM_KEY"
+        ) from exc
+    if len(key) < 16:
+        raise ConfigError(f"GDI_PSEUDONYM_KEY_FILE: {key_file} holds a key shorter than 16 bytes")
+    return key

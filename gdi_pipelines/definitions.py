@@ -1,0 +1,25 @@
+"""Assembles the code location; settings are read when Dagster loads it, not at import."""
+
+import dagster as dg
+
+from gdi_pipelines.config import load_settings
+from gdi_pipelines.defs.jobs import ingest_job
+from gdi_pipelines.defs.partitions import country_batch_partitions
+from gdi_pipelines.defs.resources import platform_resource_from_env
+from gdi_pipelines.defs.sequencing import build_sequencing_defs
+
+
+def build_definitions(countries: tuple[str, ...]) -> dg.Definitions:
+    partitions = country_batch_partitions(countries)
+    return dg.Definitions.merge(
+        build_sequencing_defs(partitions),
+        dg.Definitions(
+            jobs=[ingest_job(partitions)],
+            resources={"platform": platform_resource_from_env()},
+        ),
+    )
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return build_definitions(load_settings().countries)

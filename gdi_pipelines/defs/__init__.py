@@ -1,0 +1,1 @@
+"""Dagster wiring: assets, checks, resources, partitions, jobs, one module per family."""

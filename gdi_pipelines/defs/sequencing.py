@@ -1,0 +1,126 @@
+"""`raw_sequences`: every landed sequencing file verified, measured and registered."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import dagster as dg
+import polars as pl
+
+from gdi_pipelines.config.locations import join_uri
+from gdi_pipelines.defs.gating import check_specs, gate_and_publish
+from gdi_pipelines.defs.partitions import country_batch
+from gdi_pipelines.defs.resources import PlatformResource
+from gdi_pipelines.domain.manifest import MANIFEST_NAME, FileEntry
+from gdi_pipelines.domain.pseudonym import pseudonymise
+from gdi_pipelines.domain.sequencing import SequenceFileError, measure_sequencing_file
+from gdi_pipelines.domain.sequencing import gates
+from gdi_pipelines.domain.sequencing.table import DESCRIPTIONS, SCHEMA
+from gdi_pipelines.storage.landing import batch_uri, read_manifest
+from gdi_pipelines.storage.objectstore import ObjectStore, store_for
+from gdi_pipelines.storage.publish import PartitionPublisher
+
+TABLE = "raw_sequences"
+
+
+class RawSequencesConfig(dg.Config):
+    min_q30_fraction: float = 0.80
+    min_mean_base_quality: float = 28.0
+
+
+def measure_entry(store: ObjectStore, uri: str, entry: FileEntry) -> dict[str, object]:
+    """One row: the file's checksum and read QC, or the reason it could not be measured."""
+    row: dict[str, object] = {"checksum_manifest": entry.sha256, "source_uri": uri}
+    if not store.exists(uri):
+        return row | {"problem": "missing: listed in the manifest but not landed", "checksum_ok": False}
+    try:
+        with store.open_read(uri) as stream:
+            measured = measure_sequencing_file(stream, uri, entry.format.value)
+    except SequenceFileError as exc:
+        return row | {"problem": str(exc), "checksum_ok": False}
+    stats = measured.stats
+    ok = measured.sha256 == entry.sha256 and measured.size == entry.size
+    return row | {
+        "size_bytes": measured.size,
+        "checksum_computed": measured.sha256,
+        "checksum_ok": ok,
+        "problem": None if ok else f"checksum or size differs from the manifest "
+        f"(sha256 {measured.sha256[:12]}.. vs {entry.sha256[:12]}.., {measured.size} vs {entry.size} bytes)",
+        "read_count": stats.read_count,
+        "base_count": stats.base_count,
+        "mean_base_quality": stats.mean_base_quality,
+        "q30_fraction": stats.q30_fraction,
+        "gc_fraction": stats.gc_fraction,
+        "read_length_min": stats.read_length_min,
+        "read_length_mean": stats.read_length_mean,
+        "read_length_max": stats.read_length_max,
+        "mapped_fraction": stats.mapped_fraction,
+    }
+
+
+def build_sequencing_defs(partitions: dg.MultiPartitionsDefinition) -> dg.Definitions:
+    @dg.asset(
+        name=TABLE,
+        partitions_def=partitions,
+        group_name="sequencing",
+        kinds={"delta", "polars", "fastq"},
+        owners=["team:sequencing-platform"],
+        check_specs=check_specs(TABLE, gates.CHECKS),
+        description=(
+            "One row per landed sequencing file: checksum verified against the manifest and read "
+            "QC (counts, quality, GC, lengths). Published per country x batch partition only when "
+            "every listed file is present and intact."
+        ),
+    )
+    def raw_sequences(
+        context: dg.AssetExecutionContext, config: RawSequencesConfig, platform: PlatformResource
+    ):
+        where = country_batch(context)
+        node = platform.node(where.country)
+        manifest = read_manifest(node, where.batch_id)
+        key = platform.pseudonym_key(where.country)
+        pseudonyms = {s.sample_id: pseudonymise(key, where.country, s.sample_id) for s in manifest.samples}
+        folder = batch_uri(node, where.batch_id)
+        store = store_for(node.landing)
+        now = datetime.now(UTC)
+        rows = []
+        for entry in gates.sequencing_entries(manifest):
+            uri = join_uri(folder, entry.path)
+            row = measure_entry(store, uri, entry)
+            row |= {
+                "country": where.country,
+                "batch_id": where.batch_id,
+                "sample": pseudonyms[entry.sample_id],
+                "file_name": entry.path,
+                "format": entry.format.value,
+                "read": entry.read,
+                "ingested_at": now,
+            }
+            rows.append(row)
+            context.log.info(f"{entry.path}: {row.get('read_count')} reads, problem={row.get('problem')}")
+        publisher = PartitionPublisher(
+            node.warehouse.child(TABLE),
+            node.warehouse,
+            TABLE,
+            {"batch_id": where.batch_id},
+            context.run_id,
+            SCHEMA,
+            descriptions=DESCRIPTIONS,
+        )
+        publisher.stage(pl.DataFrame(rows, schema=SCHEMA))
+        staged = publisher.staged().collect()
+        landed = [o.relative for o in store.list(folder)]
+        outcomes = [
+            gates.files_intact(staged),
+            gates.samples_sequenced(staged, manifest, pseudonyms),
+            gates.read_quality(staged, config.min_q30_fraction, config.min_mean_base_quality),
+            gates.unlisted_files(manifest, landed, MANIFEST_NAME),
+        ]
+        yield from gate_and_publish(
+            context,
+            publisher,
+            outcomes,
+            {"files": staged.height, "reads": int(staged["read_count"].sum() or 0)},
+        )
+
+    return dg.Definitions(assets=[raw_sequences])

@@ -1,0 +1,130 @@
+"""Write-audit-publish for one partition of a Delta table.
+
+Stage the partition's rows in a staging table, let the caller validate the staged data, then
+either publish them into the real table in ONE commit that replaces exactly that partition, or
+move the staged data and a report to quarantine. Readers never see unvalidated rows.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import polars as pl
+import pyarrow as pa
+from deltalake import write_deltalake
+from deltalake.exceptions import CommitFailedError
+
+from gdi_pipelines.config.locations import Location
+from gdi_pipelines.storage.delta import TableRef, sql_predicate
+from gdi_pipelines.storage.objectstore import store_for
+
+COMMIT_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    table_uri: str
+    version: int
+    rows_written: int
+    partition_rows: int
+
+
+class PartitionPublisher:
+    def __init__(
+        self,
+        table: Location,
+        work_root: Location,
+        table_name: str,
+        partition: dict[str, str],
+        run_id: str,
+        schema: pl.Schema,
+        partition_by: tuple[str, ...] = ("batch_id",),
+        descriptions: dict[str, str] | None = None,
+    ):
+        slug = "/".join(f"{k}={v}" for k, v in sorted(partition.items()))
+        self.target = TableRef(table)
+        self.partition = partition
+        self.partition_by = list(partition_by)
+        self.schema = schema
+        self.descriptions = descriptions or {}
+        self.staging = TableRef(work_root.child("_staging", table_name, slug, run_id))
+        self.quarantine_location = work_root.child("_quarantine", table_name, slug, run_id)
+        self.rows_staged = 0
+        self._started = False
+
+    def stage(self, frames: pl.DataFrame | Iterable[pl.DataFrame]) -> int:
+        """Append rows to the staging table; call as often as there are chunks."""
+        if isinstance(frames, pl.DataFrame):
+            frames = [frames]
+        if not self._started:
+            empty = pl.DataFrame(schema=self.schema)
+            empty.write_delta(
+                self.staging.uri, mode="overwrite", storage_options=self.staging.options
+            )
+            self._started = True
+        for frame in frames:
+            if frame.height == 0:
+                continue
+            frame = frame.select(self.schema.names()).cast(dict(self.schema))
+            frame.write_delta(self.staging.uri, mode="append", storage_options=self.staging.options)
+            self.rows_staged += frame.height
+        return self.rows_staged
+
+    def staged(self) -> pl.LazyFrame:
+        if not self._started:
+            self.stage([])
+        return self.staging.scan()
+
+    def publish(self) -> PublishResult:
+        """Replace the partition in the target table with the staged rows, in one commit."""
+        staged = self.staged()
+        for attempt in range(1, COMMIT_ATTEMPTS + 1):
+            exists = self.target.version() is not None
+            try:
+                write_deltalake(
+                    self.target.uri,
+                    _arrow_stream(staged, self.schema),
+                    mode="overwrite" if exists else "append",
+                    predicate=sql_predicate(self.partition) if exists else None,
+                    partition_by=self.partition_by,
+                    storage_options=self.target.options,
+                )
+                break
+            except CommitFailedError:
+                if attempt == COMMIT_ATTEMPTS:
+                    raise
+                time.sleep(0.2 * 2**attempt)
+        store_for(self.staging.location).delete_prefix(self.staging.uri)
+        version = self.target.version()
+        assert version is not None
+        partition_rows = (
+            self.target.scan(version)
+            .filter(*(pl.col(k) == v for k, v in self.partition.items()))
+            .select(pl.len())
+            .collect()
+            .item()
+        )
+        return PublishResult(self.target.uri, version, self.rows_staged, partition_rows)
+
+    def quarantine(self, report: dict) -> str:
+        """Move the staged data and a JSON report to quarantine; return its URI."""
+        if not self._started:
+            self.stage([])
+        store = store_for(self.quarantine_location)
+        store.move_prefix(self.staging.uri, self.quarantine_location.child("data").uri)
+        report_uri = self.quarantine_location.child("report.json").uri
+        store.write_bytes(report_uri, json.dumps(report, indent=2, default=str).encode())
+        return self.quarantine_location.uri
+
+
+def _arrow_stream(frame: pl.LazyFrame, schema: pl.Schema) -> pa.RecordBatchReader:
+    arrow_schema = pl.DataFrame(schema=schema).to_arrow().schema
+
+    def batches():
+        for chunk in frame.collect_batches(chunk_size=250_000):
+            yield from chunk.to_arrow().cast(arrow_schema).to_batches()
+
+    return pa.RecordBatchReader.from_batches(arrow_schema, batches())

@@ -1,0 +1,27 @@
+"""Shared fixtures: every test runs against its own GDI_HOME, never the developer's."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture(autouse=True)
+def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    for name in list(os.environ):
+        if name.startswith(("GDI_", "AWS_")) or name == "DAGSTER_HOME":
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("GX_ANALYTICS_ENABLED", "false")
+    home = tmp_path / "gdi-home"
+    monkeypatch.setenv("GDI_HOME", str(home))
+    return home
+
+
+@pytest.fixture
+def gdi_home(isolated_environment: Path) -> Path:
+    return isolated_environment

@@ -1,0 +1,82 @@
+"""Write-audit-publish on local Delta tables: one commit per partition, quarantine on failure."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from gdi_pipelines.config.locations import Location
+from gdi_pipelines.storage.delta import TableRef, sql_predicate
+from gdi_pipelines.storage.publish import PartitionPublisher
+
+SCHEMA = pl.Schema({"country": pl.String, "batch_id": pl.String, "value": pl.Int64})
+
+
+def publisher(root: Path, batch: str, run_id: str) -> PartitionPublisher:
+    node = Location(str(root / "nodes" / "SE"))
+    return PartitionPublisher(node.child("t"), node, "t", {"batch_id": batch}, run_id, SCHEMA)
+
+
+def rows(batch: str, values: list[int]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {"country": ["SE"] * len(values), "batch_id": [batch] * len(values), "value": values},
+        schema=SCHEMA,
+    )
+
+
+def test_publish_replaces_exactly_one_partition(tmp_path: Path):
+    first = publisher(tmp_path, "b1", "r1")
+    first.stage(rows("b1", [1, 2]))
+    first.stage(rows("b1", [3]))
+    assert first.staged().select(pl.len()).collect().item() == 3
+    result = first.publish()
+    assert (result.version, result.rows_written, result.partition_rows) == (0, 3, 3)
+    second = publisher(tmp_path, "b2", "r2")
+    second.stage(rows("b2", [10]))
+    second.publish()
+    again = publisher(tmp_path, "b1", "r3")
+    again.stage(rows("b1", [7, 8]))
+    result = again.publish()
+    table = TableRef(Location(result.table_uri)).read()
+    assert result.version == 2
+    assert sorted(table.filter(pl.col("batch_id") == "b1")["value"]) == [7, 8]
+    assert table.filter(pl.col("batch_id") == "b2")["value"].to_list() == [10]
+    assert not Path(again.staging.uri).exists(), "staging is removed after publishing"
+
+
+def test_empty_partition_publishes_a_deletion(tmp_path: Path):
+    p = publisher(tmp_path, "b1", "r1")
+    p.stage(rows("b1", [1]))
+    p.publish()
+    empty = publisher(tmp_path, "b1", "r2")
+    result = empty.publish()
+    assert result.partition_rows == 0 and result.version == 1
+
+
+def test_quarantine_leaves_table_untouched(tmp_path: Path):
+    good = publisher(tmp_path, "b1", "r1")
+    good.stage(rows("b1", [1]))
+    published = good.publish()
+    bad = publisher(tmp_path, "b1", "r2")
+    bad.stage(rows("b1", [99, 100]))
+    where = bad.quarantine({"failed_checks": ["value_range"]})
+    ref = TableRef(Location(published.table_uri))
+    assert ref.version() == published.version
+    assert ref.read()["value"].to_list() == [1]
+    report = json.loads((Path(where) / "report.json").read_text())
+    assert report["failed_checks"] == ["value_range"]
+    quarantined = pl.read_delta(str(Path(where) / "data"))
+    assert sorted(quarantined["value"]) == [99, 100]
+
+
+def test_stage_rejects_rows_of_the_wrong_schema(tmp_path: Path):
+    p = publisher(tmp_path, "b1", "r1")
+    with pytest.raises(pl.exceptions.ColumnNotFoundError):
+        p.stage(pl.DataFrame({"country": ["SE"], "batch_id": ["b1"]}))
+
+
+def test_sql_predicate_escapes_quotes():
+    assert sql_predicate({"b": "x'y", "a": "1"}) == "a = '1' AND b = 'x''y'"
