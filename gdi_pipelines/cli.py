@@ -110,8 +110,10 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings()
         if args.command == "check":
             for node in settings.nodes:
-                print(f"{node.country} {node.name}: landing {node.landing.uri}, "
-                      f"warehouse {node.warehouse.uri}")
+                print(
+                    f"{node.country} {node.name}: landing {node.landing.uri}, "
+                    f"warehouse {node.warehouse.uri}"
+                )
             return 0
         if args.command == "tables":
             from gdi_pipelines.report import format_tables

@@ -3,6 +3,7 @@
 import dagster as dg
 
 from gdi_pipelines.config import load_settings
+from gdi_pipelines.defs.clinical import build_clinical_defs
 from gdi_pipelines.defs.jobs import ingest_job
 from gdi_pipelines.defs.partitions import country_batch_partitions
 from gdi_pipelines.defs.resources import platform_resource_from_env
@@ -13,6 +14,7 @@ def build_definitions(countries: tuple[str, ...]) -> dg.Definitions:
     partitions = country_batch_partitions(countries)
     return dg.Definitions.merge(
         build_sequencing_defs(partitions),
+        build_clinical_defs(partitions),
         dg.Definitions(
             jobs=[ingest_job(partitions)],
             resources={"platform": platform_resource_from_env()},

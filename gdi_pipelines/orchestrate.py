@@ -29,7 +29,9 @@ class RunSummary:
     error: str | None
 
 
-def landed_batches(settings: Settings, countries: tuple[str, ...] | None = None) -> list[LandedBatch]:
+def landed_batches(
+    settings: Settings, countries: tuple[str, ...] | None = None
+) -> list[LandedBatch]:
     found = []
     for node in settings.nodes:
         if countries is None or node.country in countries:
@@ -60,14 +62,14 @@ def materialise(
             tags={"gdi/country": where.country, "gdi/batch": where.batch_id},
         )
         checks = tuple(
-            CheckSummary(
-                e.asset_key.to_user_string(), e.check_name, e.passed, e.severity.value
-            )
+            CheckSummary(e.asset_key.to_user_string(), e.check_name, e.passed, e.severity.value)
             for e in result.get_asset_check_evaluations()
         )
         error = None
         if not result.success:
             failures = [e for e in result.all_events if e.is_step_failure]
-            error = failures[0].step_failure_data.error.message.strip() if failures else "run failed"
+            error = (
+                failures[0].step_failure_data.error.message.strip() if failures else "run failed"
+            )
         summaries.append(RunSummary(where, result.run_id, result.success, checks, error))
     return summaries

@@ -8,7 +8,13 @@ from gdi_pipelines.config import Settings
 from gdi_pipelines.orchestrate import RunSummary
 from gdi_pipelines.storage.delta import TableRef
 
-NODE_TABLES = ("raw_sequences", "harmonised_variants", "variant_rejects", "clinical_phenotypes")
+NODE_TABLES = (
+    "raw_sequences",
+    "harmonised_variants",
+    "variant_rejects",
+    "clinical_phenotypes",
+    "clinical_rejects",
+)
 
 
 def table_rows(settings: Settings) -> list[tuple[str, str, int, int]]:

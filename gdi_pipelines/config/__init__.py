@@ -1,4 +1,4 @@
-"""Platform settings: storage roots, national nodes, secrets. Read from the environment on demand."""
+"""Platform settings: storage roots, national nodes, secrets, read from the environment."""
 
 from gdi_pipelines.config.errors import ConfigError
 from gdi_pipelines.config.nodes import NodeConfig, load_nodes

@@ -46,7 +46,7 @@ class S3Credentials:
 
 @dataclass(frozen=True)
 class Location:
-    """A storage root. `uri` is an absolute local path or `s3://bucket[/prefix]`, no trailing '/'."""
+    """A storage root: an absolute local path or `s3://bucket[/prefix]`, no trailing '/'."""
 
     uri: str
     s3: S3Credentials | None = None
@@ -81,7 +81,8 @@ def parse_root(value: str, setting: str, base_dir: Path | None = None) -> str:
             path = (base_dir or Path.cwd()) / path
         return str(path.resolve())
     raise ConfigError(
-        f"{setting}: {value!r} uses scheme {parsed.scheme!r}; only local paths and s3:// are supported"
+        f"{setting}: {value!r} uses scheme {parsed.scheme!r}; "
+        "only local paths and s3:// are supported"
     )
 
 

@@ -52,7 +52,7 @@ def _location(uri: str, environ: Mapping[str, str], prefix: str) -> Location:
 def load_nodes(
     environ: Mapping[str, str], landing_root: str, warehouse_root: str, base_dir: Path
 ) -> tuple[NodeConfig, ...]:
-    """Nodes from `GDI_NODES_FILE`, else `GDI_COUNTRIES` (comma-separated), else the default four."""
+    """Nodes from `GDI_NODES_FILE`, else `GDI_COUNTRIES` (comma-separated), else the default."""
     declared: dict[str, dict] = {}
     nodes_file = environ.get("GDI_NODES_FILE", "").strip()
     if nodes_file:
@@ -68,7 +68,9 @@ def load_nodes(
         name = spec.get("name") or official
         prefix = spec.get("credentials_prefix", "")
         landing = parse_root(
-            spec.get("landing_uri") or join_uri(landing_root, code), f"{setting}.landing_uri", base_dir
+            spec.get("landing_uri") or join_uri(landing_root, code),
+            f"{setting}.landing_uri",
+            base_dir,
         )
         warehouse = parse_root(
             spec.get("warehouse_uri") or join_uri(warehouse_root, "nodes", code),

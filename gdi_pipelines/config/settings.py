@@ -1,14 +1,6 @@
 """The platform's settings, read from an environment mapping (never at import time).
 
-| variable | default | meaning |
-|---|---|---|
-| GDI_HOME | ./.gdi | the embedded default: landing, warehouse, reference, Dagster instance |
-| GDI_LANDING_URI | {GDI_HOME}/landing | where labs land batches: {landing}/{COUNTRY}/{BATCH}/ |
-| GDI_WAREHOUSE_URI | {GDI_HOME}/warehouse | Delta tables: nodes/{COUNTRY}/{table}, federation/{table} |
-| GDI_REFERENCE_URI | {GDI_HOME}/reference | reference catalogue (builds.json, FASTA, chains) |
-| GDI_NODES_FILE, GDI_COUNTRIES | SE,DK,FI,NO | the national nodes (see config/nodes.py) |
-| GDI_PSEUDONYM_KEY[_{COUNTRY}] / GDI_PSEUDONYM_KEY_FILE | {GDI_HOME}/secrets/pseudonym.key | node secret for HMAC pseudonyms |
-| DAGSTER_HOME | {GDI_HOME}/dagster | the Dagster instance |
+The variables, their defaults and meaning are documented in the README ("Configuration").
 """
 
 from __future__ import annotations
@@ -64,7 +56,9 @@ def _root(environ: Mapping[str, str], name: str, default: str, base: Path) -> Lo
     return Location(uri)
 
 
-def load_settings(environ: Mapping[str, str] | None = None, base_dir: Path | None = None) -> Settings:
+def load_settings(
+    environ: Mapping[str, str] | None = None, base_dir: Path | None = None
+) -> Settings:
     """Validate every setting; a bad one raises ConfigError naming it, in one line."""
     env = os.environ if environ is None else environ
     base = base_dir or Path.cwd()
@@ -75,7 +69,9 @@ def load_settings(environ: Mapping[str, str] | None = None, base_dir: Path | Non
     landing = _root(env, "GDI_LANDING_URI", join_uri(home, "landing"), base)
     warehouse = _root(env, "GDI_WAREHOUSE_URI", join_uri(home, "warehouse"), base)
     reference = _root(env, "GDI_REFERENCE_URI", join_uri(home, "reference"), base)
-    dagster_home = parse_root(env.get("DAGSTER_HOME") or join_uri(home, "dagster"), "DAGSTER_HOME", base)
+    dagster_home = parse_root(
+        env.get("DAGSTER_HOME") or join_uri(home, "dagster"), "DAGSTER_HOME", base
+    )
     if dagster_home.startswith("s3://"):
         raise ConfigError("DAGSTER_HOME: must be a local folder")
     nodes = load_nodes(env, landing.uri, warehouse.uri, base)

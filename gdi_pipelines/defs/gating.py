@@ -26,7 +26,8 @@ def check_result(outcome: CheckOutcome) -> dg.AssetCheckResult:
     if outcome.failures:
         listed = outcome.failures[:MAX_LISTED_FAILURES]
         more = len(outcome.failures) - len(listed)
-        text = "\n".join(f"- {line}" for line in listed) + (f"\n- ... and {more} more" if more else "")
+        text = "\n".join(f"- {line}" for line in listed)
+        text += f"\n- ... and {more} more" if more else ""
         metadata["failures"] = dg.MetadataValue.md(text)
     return dg.AssetCheckResult(
         check_name=outcome.name,

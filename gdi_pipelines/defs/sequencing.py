@@ -1,7 +1,5 @@
 """`raw_sequences`: every landed sequencing file verified, measured and registered."""
 
-from __future__ import annotations
-
 from datetime import UTC, datetime
 
 import dagster as dg
@@ -12,15 +10,15 @@ from gdi_pipelines.defs.gating import check_specs, gate_and_publish
 from gdi_pipelines.defs.partitions import country_batch
 from gdi_pipelines.defs.resources import PlatformResource
 from gdi_pipelines.domain.manifest import MANIFEST_NAME, FileEntry
-from gdi_pipelines.domain.pseudonym import pseudonymise
-from gdi_pipelines.domain.sequencing import SequenceFileError, measure_sequencing_file
-from gdi_pipelines.domain.sequencing import gates
+from gdi_pipelines.domain.pseudonym import Redactor, pseudonymise
+from gdi_pipelines.domain.sequencing import SequenceFileError, gates, measure_sequencing_file
 from gdi_pipelines.domain.sequencing.table import DESCRIPTIONS, SCHEMA
 from gdi_pipelines.storage.landing import batch_uri, read_manifest
 from gdi_pipelines.storage.objectstore import ObjectStore, store_for
 from gdi_pipelines.storage.publish import PartitionPublisher
 
 TABLE = "raw_sequences"
+MISSING = "missing: listed in the manifest but not landed"
 
 
 class RawSequencesConfig(dg.Config):
@@ -32,7 +30,10 @@ def measure_entry(store: ObjectStore, uri: str, entry: FileEntry) -> dict[str, o
     """One row: the file's checksum and read QC, or the reason it could not be measured."""
     row: dict[str, object] = {"checksum_manifest": entry.sha256, "source_uri": uri}
     if not store.exists(uri):
-        return row | {"problem": "missing: listed in the manifest but not landed", "checksum_ok": False}
+        return row | {
+            "problem": "missing: listed in the manifest but not landed",
+            "checksum_ok": False,
+        }
     try:
         with store.open_read(uri) as stream:
             measured = measure_sequencing_file(stream, uri, entry.format.value)
@@ -44,8 +45,7 @@ def measure_entry(store: ObjectStore, uri: str, entry: FileEntry) -> dict[str, o
         "size_bytes": measured.size,
         "checksum_computed": measured.sha256,
         "checksum_ok": ok,
-        "problem": None if ok else f"checksum or size differs from the manifest "
-        f"(sha256 {measured.sha256[:12]}.. vs {entry.sha256[:12]}.., {measured.size} vs {entry.size} bytes)",
+        "problem": None if ok else _mismatch(measured.sha256, measured.size, entry),
         "read_count": stats.read_count,
         "base_count": stats.base_count,
         "mean_base_quality": stats.mean_base_quality,
@@ -56,6 +56,13 @@ def measure_entry(store: ObjectStore, uri: str, entry: FileEntry) -> dict[str, o
         "read_length_max": stats.read_length_max,
         "mapped_fraction": stats.mapped_fraction,
     }
+
+
+def _mismatch(sha256: str, size: int, entry: FileEntry) -> str:
+    return (
+        f"checksum or size differs from the manifest (sha256 {sha256[:12]}.. vs "
+        f"{entry.sha256[:12]}.., {size} vs {entry.size} bytes)"
+    )
 
 
 def build_sequencing_defs(partitions: dg.MultiPartitionsDefinition) -> dg.Definitions:
@@ -79,7 +86,10 @@ def build_sequencing_defs(partitions: dg.MultiPartitionsDefinition) -> dg.Defini
         node = platform.node(where.country)
         manifest = read_manifest(node, where.batch_id)
         key = platform.pseudonym_key(where.country)
-        pseudonyms = {s.sample_id: pseudonymise(key, where.country, s.sample_id) for s in manifest.samples}
+        pseudonyms = {
+            s.sample_id: pseudonymise(key, where.country, s.sample_id) for s in manifest.samples
+        }
+        redact = Redactor(pseudonyms)  # lab file names often carry the national sample id
         folder = batch_uri(node, where.batch_id)
         store = store_for(node.landing)
         now = datetime.now(UTC)
@@ -91,13 +101,16 @@ def build_sequencing_defs(partitions: dg.MultiPartitionsDefinition) -> dg.Defini
                 "country": where.country,
                 "batch_id": where.batch_id,
                 "sample": pseudonyms[entry.sample_id],
-                "file_name": entry.path,
+                "file_name": redact(entry.path),
                 "format": entry.format.value,
                 "read": entry.read,
+                "problem": redact(row.get("problem")),
+                "source_uri": redact(uri),
                 "ingested_at": now,
             }
             rows.append(row)
-            context.log.info(f"{entry.path}: {row.get('read_count')} reads, problem={row.get('problem')}")
+            outcome = row["problem"] or f"{row['read_count']} reads"
+            context.log.info(f"{row['file_name']}: {outcome}")
         publisher = PartitionPublisher(
             node.warehouse.child(TABLE),
             node.warehouse,
@@ -109,12 +122,12 @@ def build_sequencing_defs(partitions: dg.MultiPartitionsDefinition) -> dg.Defini
         )
         publisher.stage(pl.DataFrame(rows, schema=SCHEMA))
         staged = publisher.staged().collect()
-        landed = [o.relative for o in store.list(folder)]
+        landed = [redact(o.relative) for o in store.list(folder)]
         outcomes = [
             gates.files_intact(staged),
-            gates.samples_sequenced(staged, manifest, pseudonyms),
+            gates.samples_sequenced(staged, [pseudonyms[s.sample_id] for s in manifest.samples]),
             gates.read_quality(staged, config.min_q30_fraction, config.min_mean_base_quality),
-            gates.unlisted_files(manifest, landed, MANIFEST_NAME),
+            gates.unlisted_files({redact(f.path) for f in manifest.files}, landed, MANIFEST_NAME),
         ]
         yield from gate_and_publish(
             context,

@@ -20,3 +20,17 @@ def pseudonymise(key: bytes, country: str, sample_id: str) -> str:
 
 def is_pseudonym(value: str) -> bool:
     return bool(PSEUDONYM_PATTERN.match(value))
+
+
+class Redactor:
+    """Replaces national sample ids inside free text (file names, URIs, messages) by pseudonyms."""
+
+    def __init__(self, pseudonyms: dict[str, str]):
+        self._pseudonyms = pseudonyms
+        ordered = sorted(pseudonyms, key=len, reverse=True)  # "S1" must not clip "S10"
+        self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
+
+    def __call__(self, text: str | None) -> str | None:
+        if text is None or self._pattern is None:
+            return text
+        return self._pattern.sub(lambda m: self._pseudonyms[m.group(0)], text)

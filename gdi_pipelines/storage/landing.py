@@ -28,7 +28,9 @@ def read_manifest(node: NodeConfig, batch_id: str) -> Manifest:
     uri = join_uri(batch_uri(node, batch_id), MANIFEST_NAME)
     store = store_for(node.landing)
     if not store.exists(uri):
-        raise ManifestError(f"{uri}: no manifest: batch {batch_id} has not landed for {node.country}")
+        raise ManifestError(
+            f"{uri}: no manifest: batch {batch_id} has not landed for {node.country}"
+        )
     with store.open_read(uri) as stream:
         manifest = parse_manifest(stream.read(), uri)
     if manifest.country != node.country or manifest.batch_id != batch_id:

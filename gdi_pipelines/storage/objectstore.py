@@ -43,7 +43,7 @@ class LocalStore:
         ]
 
     def open_read(self, uri: str) -> BinaryIO:
-        return open(uri, "rb")  # noqa: SIM115 - the caller closes the stream
+        return open(uri, "rb")  # the caller closes the stream
 
     def exists(self, uri: str) -> bool:
         return Path(uri).exists()

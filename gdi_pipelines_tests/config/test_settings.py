@@ -116,12 +116,12 @@ def test_nodes_file_rejects_unknown_settings(tmp_path: Path, gdi_home: Path):
 
 def test_pseudonym_key_sources(tmp_path: Path, gdi_home: Path):
     settings = load_settings({"GDI_HOME": str(gdi_home)})
-    with pytest.raises(ConfigError, match="^GDI_PSEUDONYM_KEY_FILE: no key for node SE"):
+    with pytest.raises(ConfigError, match=r"^GDI_PSEUDONYM_KEY_FILE: no key for node SE"):
         pseudonym_key(settings, "SE", {})
     assert pseudonym_key(settings, "SE", {"GDI_PSEUDONYM_KEY": "k" * 20}) == b"k" * 20
     per_node = {"GDI_PSEUDONYM_KEY": "k" * 20, "GDI_PSEUDONYM_KEY_SE": "s" * 20}
     assert pseudonym_key(settings, "SE", per_node) == b"s" * 20
-    with pytest.raises(ConfigError, match="^GDI_PSEUDONYM_KEY: .*16 characters"):
+    with pytest.raises(ConfigError, match=r"^GDI_PSEUDONYM_KEY: .*16 characters"):
         pseudonym_key(settings, "SE", {"GDI_PSEUDONYM_KEY": "short"})
     key_file = tmp_path / "key"
     key_file.write_text("f" * 32 + "\n")

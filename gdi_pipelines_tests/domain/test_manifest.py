@@ -34,11 +34,15 @@ def test_round_trip():
     manifest = parse_manifest(json.dumps(GOOD), "m.json")
     again = parse_manifest(manifest.to_json(), "m.json")
     assert again == manifest
-    assert [f.path for f in manifest.files_of(manifest.files[0].kind)] == ["reads/SE-LAB-1_R1.fastq.gz"]
+    assert [f.path for f in manifest.files_of(manifest.files[0].kind)] == [
+        "reads/SE-LAB-1_R1.fastq.gz"
+    ]
 
 
 def test_invalid_json_names_file_and_line():
-    with pytest.raises(ManifestError, match=r"^s3://b/SE/b001/manifest.json: line 2: not valid JSON"):
+    with pytest.raises(
+        ManifestError, match=r"^s3://b/SE/b001/manifest.json: line 2: not valid JSON"
+    ):
         parse_manifest('{\n  "country": SE}', "s3://b/SE/b001/manifest.json")
 
 

@@ -11,7 +11,9 @@ from gdi_pipelines.domain.manifest import FileEntry, Manifest, ManifestError, Sa
 from gdi_pipelines.storage.landing import discover_batches, read_manifest
 
 
-def land_batch(root: Path, country: str, batch: str, content: bytes = b"@r\nACGT\n+\nIIII\n") -> Path:
+def land_batch(
+    root: Path, country: str, batch: str, content: bytes = b"@r\nACGT\n+\nIIII\n"
+) -> Path:
     folder = root / country / batch
     (folder / "reads").mkdir(parents=True)
     (folder / "reads" / "s1_R1.fastq").write_bytes(content)

@@ -18,6 +18,8 @@ from isal import igzip_threaded, isal_zlib
 from gdi_pipelines.domain.sequencing.read_stats import ReadStats, ReadTally, SequenceFileError
 
 CHUNK_BYTES = 16 << 20  # dnaio buffer: must hold two records, so reads up to ~4 Mbp
+GZIP_BLOCK = 1 << 20  # isal hands over text in blocks this large; reads 8 times that at once
+BATCH_BYTES = 1 << 20  # numpy works on batches of records this large, to stay in cache
 PHRED_OFFSET = 33
 _NL, _CR = ord("\n"), ord("\r")
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -29,6 +31,7 @@ _SEQ_OK[[*range(ord("A"), ord("Z") + 1), *range(ord("a"), ord("z") + 1)]] = True
 _SEQ_OK[list(b".-*")] = True
 _QUAL_OK = np.zeros(256, bool)
 _QUAL_OK[33:127] = True
+_PIECES = np.array([0, 1, 0, 2, 0], np.int8)  # a record: header+, sequence, newline+, quality, rest
 
 
 def measure_fastq(stream, source: str) -> ReadStats:
@@ -45,7 +48,7 @@ def measure_fastq(stream, source: str) -> ReadStats:
     raw = _Filling(stream, head)
     if not head.startswith(_GZIP_MAGIC):
         return _measure_text(raw, source)
-    text = igzip_threaded.open(raw, "rb", threads=1)
+    text = igzip_threaded.open(raw, "rb", threads=1, block_size=GZIP_BLOCK)
     try:
         return _measure_text(text, source)
     except EOFError as error:
@@ -68,17 +71,33 @@ def _measure_text(text, source: str) -> ReadStats:
             _measure_chunk(np.frombuffer(chunk, np.uint8), tally, source)
     except OverflowError as error:
         raise SequenceFileError(
-            f"{source}: record {tally.read_count + 1}: longer than {CHUNK_BYTES >> 21} MiB"
+            f"{source}: record {tally.read_count + 1}: longer than the read buffer allows "
+            f"({CHUNK_BYTES:,} bytes must hold two records)"
         ) from error
     return tally.finish()
 
 
 def _measure_chunk(text: np.ndarray, tally: ReadTally, source: str) -> None:
-    """Check and measure one buffer of whole records, numbered on from `tally.read_count`."""
+    """Check and measure one dnaio buffer, in cache-sized batches of whole records."""
     starts, ends = _line_bounds(text)
-    where = _Locator(source, tally.read_count)
     if len(starts) % 4:
-        where.fail(len(starts) // 4, len(starts) % 4, "file ends inside the record")
+        _Locator(source, tally.read_count).fail(
+            len(starts) // 4, len(starts) % 4, "file ends inside the record"
+        )
+    record_starts = starts[0::4]
+    cuts = np.searchsorted(record_starts, np.arange(0, len(text), BATCH_BYTES))
+    for first, stop in zip(cuts, [*cuts[1:], len(record_starts)], strict=True):
+        if stop > first:
+            lines = slice(4 * first, 4 * stop)
+            begin = record_starts[first]
+            end = record_starts[stop] if stop < len(record_starts) else len(text)
+            batch = text[begin:end]
+            _measure_records(batch, starts[lines] - begin, ends[lines] - begin, tally, source)
+
+
+def _measure_records(text, starts, ends, tally: ReadTally, source: str) -> None:
+    """Check and measure whole records, numbered on from `tally.read_count`."""
+    where = _Locator(source, tally.read_count)
     head_starts, seq_starts, plus_starts, qual_starts = (starts[k::4] for k in range(4))
     head_ends, seq_ends, plus_ends, qual_ends = (ends[k::4] for k in range(4))
     where.check(text[head_starts] == ord("@"), 0, lambda i: "header does not start with '@'")
@@ -89,44 +108,50 @@ def _measure_chunk(text: np.ndarray, tally: ReadTally, source: str) -> None:
         3,
         lambda i: f"quality length {qual_lengths[i]} != sequence length {seq_lengths[i]}",
     )
-    # '+' lines that repeat the name (old style) must repeat the header exactly, as dnaio asks
-    head_lengths, plus_lengths = head_ends - head_starts, plus_ends - plus_starts
-    named = plus_lengths > 1
-    where.check(
-        ~named | (plus_lengths == head_lengths), 2, lambda i: "'+' line does not repeat header"
-    )
-    # every byte gets a kind: 1 sequence, 2 quality, 3/4 header/'+' names to compare, 0 other
-    bounds = np.stack(
-        [
-            head_starts + 1,
-            head_ends,
-            seq_starts,
-            seq_ends,
-            plus_starts + 1,
-            plus_ends,
-            qual_starts,
-            qual_ends,
-            np.append(head_starts[1:], len(text)),
-        ],
-        axis=1,
-    )
-    pieces = np.diff(bounds, axis=1, prepend=head_starts[:, None]).ravel()
-    name_kinds = np.where(named, 3, 0)[:, None] + np.array([0, 1])
-    pattern = np.zeros((len(head_starts), 9), np.int8)
-    pattern[:, [1, 5]] = name_kinds
-    pattern[:, 3], pattern[:, 7] = 1, 2
-    kinds = np.repeat(pattern.ravel(), pieces)
-    if named.any():
-        differ = text[kinds == 3] != text[kinds == 4]
-        if differ.any():
-            record = np.searchsorted(np.cumsum(plus_lengths[named] - 1), np.argmax(differ), "right")
-            where.fail(int(np.flatnonzero(named)[record]), 2, "'+' line does not repeat header")
-    bases, quals = text[kinds == 1], text[kinds == 2]
+    _check_plus_names(text, head_starts, head_ends - head_starts, plus_starts, plus_ends, where)
+    bases, quals = _pick(text, [head_starts, seq_starts, seq_ends, qual_starts, qual_ends])
     _check_bytes(bases, seq_lengths, _SEQ_OK, b"AZ", 1, "invalid sequence character", where)
     _check_bytes(quals, qual_lengths, _QUAL_OK, b"!~", 3, "invalid quality character", where)
     tally.add_lengths(seq_lengths)
     tally.add_bases(bases)
     tally.add_qualities(quals, PHRED_OFFSET)
+
+
+def _pick(text, edges: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Sequence and quality bytes of all records; `edges` are where the _PIECES begin."""
+    bounds = np.empty((len(edges[0]), len(edges)), np.int64)
+    for column, edge in enumerate(edges):
+        bounds[:, column] = edge
+    kinds = np.repeat(np.tile(_PIECES, len(bounds)), np.diff(bounds.ravel(), append=len(text)))
+    return text[kinds == 1], text[kinds == 2]
+
+
+def _check_plus_names(text, head_starts, head_lengths, plus_starts, plus_ends, where) -> None:
+    """Old-style '+' lines that repeat the name must repeat the header exactly (dnaio's rule)."""
+    plus_lengths = plus_ends - plus_starts
+    named = np.flatnonzero(plus_lengths > 1)
+    if len(named) == 0:
+        return
+    where.check(
+        plus_lengths[named] == head_lengths[named],
+        2,
+        lambda i: "'+' line does not repeat header",
+        named,
+    )
+    lengths = plus_lengths[named] - 1
+    differ = (
+        text[_ranges(head_starts[named] + 1, lengths)]
+        != text[_ranges(plus_starts[named] + 1, lengths)]
+    )
+    if differ.any():
+        record = named[np.searchsorted(np.cumsum(lengths), np.argmax(differ), side="right")]
+        where.fail(int(record), 2, "'+' line does not repeat header")
+
+
+def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Indices start..start+length of every range, one after the other."""
+    offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
+    return offsets + np.arange(len(offsets))
 
 
 def _line_bounds(text: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -143,7 +168,7 @@ def _line_bounds(text: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _check_bytes(values, lengths, allowed, fast_range: bytes, line, reason, where) -> None:
     """Every byte must be `allowed`; bytes within `fast_range` (inclusive) are known to be."""
-    if len(values) == 0 or fast_range[0] <= values.min() and values.max() <= fast_range[1]:
+    if len(values) == 0 or (fast_range[0] <= values.min() and values.max() <= fast_range[1]):
         return
     bad = np.flatnonzero(~allowed[values])
     if len(bad):
@@ -158,10 +183,11 @@ class _Locator:
         self.source = source
         self.records_before = records_before
 
-    def check(self, ok: np.ndarray, line: int, reason: Callable[[int], str]) -> None:
+    def check(self, ok: np.ndarray, line: int, reason: Callable[[int], str], records=None) -> None:
+        """Fail at the first record not `ok`; `records`: their indices when not 0, 1, 2..."""
         if not ok.all():
             index = int(np.argmin(ok))
-            self.fail(index, line, reason(index))
+            self.fail(index if records is None else int(records[index]), line, reason(index))
 
     def fail(self, index: int, line: int, reason: str) -> None:
         record = self.records_before + index + 1
@@ -187,9 +213,15 @@ class _Filling(io.RawIOBase):
         view[:filled] = self._head[:filled]
         self._head = self._head[filled:]
         while filled < len(view):
-            data = self._source.read(len(view) - filled)
-            if not data:
+            count = self._read_into(view[filled:])
+            if not count:
                 break
-            view[filled : filled + len(data)] = data
-            filled += len(data)
+            filled += count
         return filled
+
+    def _read_into(self, view: memoryview) -> int:
+        if hasattr(self._source, "readinto"):
+            return self._source.readinto(view) or 0
+        data = self._source.read(len(view))
+        view[: len(data or b"")] = data or b""
+        return len(data or b"")

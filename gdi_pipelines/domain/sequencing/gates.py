@@ -13,7 +13,11 @@ READ_QUALITY = "read_quality"
 UNLISTED_FILES = "no_unlisted_files"
 
 CHECKS = (
-    (FILES_INTACT, Severity.ERROR, "every listed file landed, is complete and matches its checksum"),
+    (
+        FILES_INTACT,
+        Severity.ERROR,
+        "every listed file landed, is complete and matches its checksum",
+    ),
     (SAMPLES_SEQUENCED, Severity.ERROR, "every sample of the manifest has a good sequencing file"),
     (READ_QUALITY, Severity.WARN, "Q30 fraction and mean base quality above the thresholds"),
     (UNLISTED_FILES, Severity.WARN, "no file in the batch folder is missing from the manifest"),
@@ -36,20 +40,19 @@ def files_intact(staged: pl.DataFrame) -> CheckOutcome:
     )
 
 
-def samples_sequenced(staged: pl.DataFrame, manifest: Manifest, pseudonyms: dict[str, str]) -> CheckOutcome:
-    good = set(staged.filter(pl.col("problem").is_null() & pl.col("checksum_ok"))["sample"].to_list())
-    missing = [s.sample_id for s in manifest.samples if pseudonyms[s.sample_id] not in good]
+def samples_sequenced(staged: pl.DataFrame, sample_pseudonyms: list[str]) -> CheckOutcome:
+    """`sample_pseudonyms` in manifest order; failures name the sample's pseudonym only."""
+    intact = staged.filter(pl.col("problem").is_null() & pl.col("checksum_ok"))
+    good = set(intact["sample"].to_list())
+    missing = [(i, p) for i, p in enumerate(sample_pseudonyms, start=1) if p not in good]
     return CheckOutcome(
         SAMPLES_SEQUENCED,
         passed=not missing,
         severity=Severity.ERROR,
         description=CHECKS[1][2],
-        figures={"samples": len(manifest.samples), "samples_without_files": len(missing)},
+        figures={"samples": len(sample_pseudonyms), "samples_without_files": len(missing)},
         failures=tuple(
-            f"sample #{manifest.samples.index(s) + 1} of the manifest ({pseudonyms[s.sample_id]}): "
-            "no intact sequencing file"
-            for s in manifest.samples
-            if s.sample_id in missing
+            f"sample #{i} of the manifest ({p}): no intact sequencing file" for i, p in missing
         ),
     )
 
@@ -72,15 +75,15 @@ def read_quality(staged: pl.DataFrame, min_q30: float, min_mean_quality: float) 
             "files_below": low.height,
         },
         failures=tuple(
-            f"{r['file_name']}: Q30 {r['q30_fraction']:.3f}, mean quality {r['mean_base_quality']:.1f}"
+            f"{r['file_name']}: Q30 {r['q30_fraction']:.3f}, "
+            f"mean quality {r['mean_base_quality']:.1f}"
             for r in low.iter_rows(named=True)
         ),
     )
 
 
-def unlisted_files(manifest: Manifest, landed: list[str], manifest_name: str) -> CheckOutcome:
-    listed = {f.path for f in manifest.files} | {manifest_name}
-    extra = sorted(set(landed) - listed)
+def unlisted_files(listed: set[str], landed: list[str], manifest_name: str) -> CheckOutcome:
+    extra = sorted(set(landed) - listed - {manifest_name})
     return CheckOutcome(
         UNLISTED_FILES,
         passed=not extra,

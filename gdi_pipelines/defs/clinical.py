@@ -1,0 +1,169 @@
+"""`clinical_phenotypes`: three national clinical formats into one validated model."""
+
+from datetime import UTC, datetime
+
+import dagster as dg
+import polars as pl
+
+from gdi_pipelines.config.locations import join_uri
+from gdi_pipelines.defs.gating import check_specs, gate_and_publish
+from gdi_pipelines.defs.partitions import country_batch
+from gdi_pipelines.defs.resources import PlatformResource
+from gdi_pipelines.domain.clinical import (
+    DEFAULT_MAPPINGS,
+    PERSON_SCHEMA,
+    REJECT_SCHEMA,
+    ClinicalFile,
+    SourceFormat,
+    gates,
+    read_clinical_files,
+    records_to_frame,
+    rejects_to_frame,
+    replacements_to_frame,
+)
+from gdi_pipelines.domain.manifest import FileFormat, FileKind
+from gdi_pipelines.domain.pseudonym import Redactor, pseudonymise
+from gdi_pipelines.storage.landing import batch_uri, read_manifest
+from gdi_pipelines.storage.objectstore import store_for
+from gdi_pipelines.storage.publish import PartitionPublisher
+
+TABLE = "clinical_phenotypes"
+REJECTS_TABLE = "clinical_rejects"
+_FORMATS = {
+    FileFormat.PHENOPACKET: SourceFormat.PHENOPACKET,
+    FileFormat.CSV: SourceFormat.CSV,
+    FileFormat.FHIR: SourceFormat.FHIR,
+}
+_KEYS = pl.Schema({"country": pl.String, "batch_id": pl.String})
+SCHEMA = pl.Schema(
+    {**_KEYS, "sample": pl.String, **{k: v for k, v in PERSON_SCHEMA.items() if k != "sample_id"}}
+)
+REJECTS_SCHEMA = pl.Schema({**_KEYS, **REJECT_SCHEMA, "action": pl.String})
+DESCRIPTIONS = {
+    "sample": "keyed pseudonym of the lab sample id (same as in every table of the node)",
+    "sex_at_birth": "female, male, other or unknown",
+    "administrative_gender": "female, male, other or unknown",
+    "year_of_birth": "year only; full dates are never kept",
+    "age_band": "decade of age at the reference year (90+ pooled)",
+    "country_of_origin": "ISO 3166-1 alpha-2",
+    "diagnoses": "ICD-10, ORPHA, OMIM or MONDO CURIEs with labels",
+    "observed_hpo": "HPO terms observed (current ids, obsolete ones replaced)",
+    "excluded_hpo": "HPO terms explicitly excluded",
+    "hpo_ancestors": "observed terms and all their HPO ancestors: filter on any ancestor",
+    "affected": "affected status when the source tells",
+    "disease_onset": "HPO onset term or ISO 8601 age at onset",
+    "consent_codes": "GA4GH DUO codes where the source gives them",
+    "source_format": "phenopacket, csv or fhir",
+}
+
+
+class ClinicalConfig(dg.Config):
+    csv_mapping: str | None = None  # a key of DEFAULT_MAPPINGS; default: the node's country
+
+
+def _redacted(frame: pl.DataFrame, redact: Redactor, columns: list[str]) -> pl.DataFrame:
+    return frame.with_columns(
+        pl.col(c).map_elements(redact, return_dtype=pl.String) for c in columns
+    )
+
+
+def reject_rows(batch, where, redact: Redactor) -> pl.DataFrame:
+    rejected = rejects_to_frame(batch.rejects).with_columns(action=pl.lit("rejected"))
+    replaced = replacements_to_frame(batch.replacements).select(
+        "source_file",
+        "record",
+        "field",
+        pl.col("old_id").alias("value"),
+        pl.format("{}: {}", pl.col("reason"), pl.col("new_id")).alias("reason"),
+        action=pl.lit("replaced"),
+    )
+    rows = pl.concat([rejected, replaced]).with_columns(
+        country=pl.lit(where.country), batch_id=pl.lit(where.batch_id)
+    )
+    return _redacted(rows, redact, ["source_file", "record", "value", "reason"])
+
+
+def build_clinical_defs(partitions: dg.MultiPartitionsDefinition) -> dg.Definitions:
+    @dg.asset(
+        name=TABLE,
+        partitions_def=partitions,
+        group_name="clinical",
+        kinds={"delta", "polars"},
+        owners=["team:clinical-data"],
+        check_specs=check_specs(TABLE, gates.CHECKS),
+        description=(
+            "One row per person from the batch's clinical export (Phenopackets v2, national CSV, "
+            "FHIR R4), validated against HPO and WHO ICD-10, keyed by the node pseudonym. "
+            f"Rejected records and replaced terms go to `{REJECTS_TABLE}`."
+        ),
+    )
+    def clinical_phenotypes(
+        context: dg.AssetExecutionContext, config: ClinicalConfig, platform: PlatformResource
+    ):
+        where = country_batch(context)
+        node = platform.node(where.country)
+        manifest = read_manifest(node, where.batch_id)
+        key = platform.pseudonym_key(where.country)
+        pseudonyms = {
+            s.sample_id: pseudonymise(key, where.country, s.sample_id) for s in manifest.samples
+        }
+        redact = Redactor(pseudonyms)
+        store = store_for(node.landing)
+        folder = batch_uri(node, where.batch_id)
+        files = []
+        for entry in manifest.files_of(FileKind.CLINICAL):
+            with store.open_read(join_uri(folder, entry.path)) as stream:
+                files.append(
+                    ClinicalFile(stream.read(), redact(entry.path), _FORMATS[entry.format])
+                )
+        mapping_key = config.csv_mapping or where.country
+        batch = read_clinical_files(
+            files,
+            pseudonymise=lambda sample_id: pseudonymise(key, where.country, sample_id),
+            reference_year=datetime.now(UTC).year,
+            csv_mapping=DEFAULT_MAPPINGS.get(mapping_key),
+        )
+        persons = records_to_frame(batch.records).rename({"sample_id": "sample"})
+        persons = _redacted(persons, redact, ["source_file", "source_record"]).with_columns(
+            country=pl.lit(where.country), batch_id=pl.lit(where.batch_id)
+        )
+        rejected = reject_rows(batch, where, redact)
+        context.log.info(
+            f"{len(files)} clinical file(s): {persons.height} persons, "
+            f"{rejected.height} rejects or replacements"
+        )
+        publisher = PartitionPublisher(
+            node.warehouse.child(TABLE),
+            node.warehouse,
+            TABLE,
+            {"batch_id": where.batch_id},
+            context.run_id,
+            SCHEMA,
+            descriptions=DESCRIPTIONS,
+        )
+        publisher.stage(persons)
+        staged = publisher.staged().collect()
+        outcomes = [
+            gates.pseudonyms(staged),
+            gates.sex_vocabulary(staged),
+            gates.birth_years(staged),
+            gates.ontology_codes(staged),
+            gates.no_identifiers(staged, list(pseudonyms)),
+            gates.coverage(staged, list(pseudonyms.values())),
+            gates.rejects(rejected),
+        ]
+        yield from gate_and_publish(
+            context, publisher, outcomes, {"persons": staged.height, "rejects": rejected.height}
+        )
+        rejects_publisher = PartitionPublisher(
+            node.warehouse.child(REJECTS_TABLE),
+            node.warehouse,
+            REJECTS_TABLE,
+            {"batch_id": where.batch_id},
+            context.run_id,
+            REJECTS_SCHEMA,
+        )
+        rejects_publisher.stage(rejected)
+        rejects_publisher.publish()
+
+    return dg.Definitions(assets=[clinical_phenotypes])

@@ -1,0 +1,17 @@
+"""Pure domain code of the `raw_sequences` asset: checksums and read QC of sequencing files."""
+
+from gdi_pipelines.domain.sequencing.alignment_qc import measure_alignments
+from gdi_pipelines.domain.sequencing.checksums import HashingReader
+from gdi_pipelines.domain.sequencing.fastq_qc import measure_fastq
+from gdi_pipelines.domain.sequencing.measure import FileMeasurement, measure_sequencing_file
+from gdi_pipelines.domain.sequencing.read_stats import ReadStats, SequenceFileError
+
+__all__ = [
+    "FileMeasurement",
+    "HashingReader",
+    "ReadStats",
+    "SequenceFileError",
+    "measure_alignments",
+    "measure_fastq",
+    "measure_sequencing_file",
+]

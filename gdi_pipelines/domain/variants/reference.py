@@ -1,0 +1,63 @@
+"""A reference FASTA addressed by canonical contig names (bgzipped or plain, faidx-indexed).
+
+Sequence comes back upper-case with every letter other than A/C/G/T/N turned into N, as
+bcftools does before comparing (`replace_iupac_codes`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pysam
+
+from gdi_pipelines.domain.variants.contigs import contig_spelling
+
+_TO_ACGTN = str.maketrans(
+    {c: "N" for c in "BDEFHIJKLMOPQRSUVWXYZbdefhijklmopqrsuvwxyz"}
+    | {"a": "A", "c": "C", "g": "G", "t": "T", "n": "N"}
+)
+_COMPLEMENT = str.maketrans("ACGTN", "TGCAN")
+
+
+def to_acgtn(sequence: str) -> str:
+    return sequence.translate(_TO_ACGTN)
+
+
+def reverse_complement(sequence: str) -> str:
+    return sequence.translate(_COMPLEMENT)[::-1]
+
+
+class ReferenceGenome:
+    """Read access to one build's FASTA; open one per process (pysam handles don't pickle)."""
+
+    def __init__(self, path: str | Path, build: str | None = None) -> None:
+        self.path = Path(path)
+        self.build = build
+        self._fasta = pysam.FastaFile(str(path))
+        self._names = contig_spelling(self._fasta.references, build)
+        self._lengths = {c: self._fasta.get_reference_length(n) for c, n in self._names.items()}
+
+    def has_contig(self, contig: str) -> bool:
+        return contig in self._names
+
+    def length(self, contig: str) -> int:
+        return self._lengths[contig]
+
+    def name_in_fasta(self, contig: str) -> str:
+        return self._names[contig]
+
+    def fetch(self, contig: str, start0: int, end0: int) -> str:
+        """Bases [start0, end0) (0-based, half-open), clipped to the contig."""
+        start0 = max(start0, 0)
+        end0 = min(end0, self._lengths[contig])
+        if end0 <= start0:
+            return ""
+        return to_acgtn(self._fasta.fetch(self._names[contig], start0, end0))
+
+    def fetch_codes(self, contig: str, start0: int, end0: int) -> np.ndarray:
+        """Like `fetch`, as uint8 ASCII codes (for vectorised comparisons)."""
+        return np.frombuffer(self.fetch(contig, start0, end0).encode("ascii"), dtype=np.uint8)
+
+    def close(self) -> None:
+        self._fasta.close()

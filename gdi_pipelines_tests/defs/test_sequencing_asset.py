@@ -1,0 +1,201 @@
+"""`raw_sequences` through Dagster on real Illumina reads: figures, gates, idempotence."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import shutil
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+import pytest
+
+from gdi_pipelines.config import load_settings
+from gdi_pipelines.defs.partitions import BATCHES, CountryBatch, country_batch_partitions
+from gdi_pipelines.defs.resources import PlatformResource
+from gdi_pipelines.defs.sequencing import build_sequencing_defs
+from gdi_pipelines.domain.manifest import FileEntry, Manifest, SampleEntry
+from gdi_pipelines.domain.pseudonym import pseudonymise
+from gdi_pipelines.storage.delta import TableRef
+
+READS = Path(__file__).resolve().parents[1] / "data" / "reads"
+PAIR = ("ERR127302_1_subset.fastq.gz", "ERR127302_2_subset.fastq.gz")
+KEY = "test-node-key-0123456789"
+
+
+def land(landing: Path, country: str, batch: str, samples: dict[str, tuple[str, ...]]) -> Path:
+    folder = landing / country / batch
+    (folder / "reads").mkdir(parents=True)
+    files = []
+    for sample, names in samples.items():
+        for read, name in enumerate(names, start=1):
+            target = folder / "reads" / f"{sample}_R{read}.fastq.gz"
+            shutil.copyfile(READS / name, target)
+            data = target.read_bytes()
+            files.append(
+                FileEntry(
+                    path=f"reads/{target.name}",
+                    kind="sequencing",
+                    format="FASTQ",
+                    size=len(data),
+                    sha256=hashlib.sha256(data).hexdigest(),
+                    sample_id=sample,
+                    read=read,
+                )
+            )
+    manifest = Manifest(
+        country=country,
+        batch_id=batch,
+        created=datetime(2026, 1, 1, tzinfo=UTC),
+        reference_build="GRCh38",
+        samples=[SampleEntry(sample_id=s) for s in samples],
+        files=files,
+    )
+    (folder / "manifest.json").write_text(manifest.to_json())
+    return folder
+
+
+@pytest.fixture
+def node(gdi_home: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("GDI_COUNTRIES", "SE,DK")
+    monkeypatch.setenv("GDI_PSEUDONYM_KEY", KEY)
+    settings = load_settings()
+    instance = dg.DagsterInstance.ephemeral()
+    defs = build_sequencing_defs(country_batch_partitions(settings.countries))
+    return settings, instance, defs
+
+
+def run(instance, defs, country: str, batch: str) -> dg.ExecuteInProcessResult:
+    if batch not in instance.get_dynamic_partitions(BATCHES.name):
+        instance.add_dynamic_partitions(BATCHES.name, [batch])
+    return dg.materialize(
+        defs.assets,
+        instance=instance,
+        partition_key=CountryBatch(country, batch).key,
+        resources={"platform": PlatformResource()},
+        raise_on_error=False,
+    )
+
+
+def seqkit(path: Path) -> dict[str, str]:
+    out = subprocess.run(
+        ["seqkit", "stats", "-a", "-T", str(path)], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    return dict(zip(out[0].split("\t"), out[1].split("\t"), strict=True))
+
+
+def test_real_reads_are_measured_like_seqkit(node):
+    settings, instance, defs = node
+    folder = land(Path(settings.landing.uri), "SE", "b001", {"SE-LAB-1": PAIR})
+    result = run(instance, defs, "SE", "b001")
+    assert result.success
+    table = TableRef(settings.node("SE").warehouse.child("raw_sequences")).read()
+    assert table.height == 2
+    assert set(table["sample"]) == {pseudonymise(KEY.encode(), "SE", "SE-LAB-1")}
+    assert "SE-LAB-1" not in table.write_csv()
+    for row in table.iter_rows(named=True):
+        oracle = seqkit(READS / PAIR[row["read"] - 1])
+        assert row["read_count"] == int(oracle["num_seqs"])
+        assert row["base_count"] == int(oracle["sum_len"])
+        assert row["read_length_min"] == int(oracle["min_len"])
+        assert row["read_length_max"] == int(oracle["max_len"])
+        assert abs(100 * row["q30_fraction"] - float(oracle["Q30(%)"])) <= 0.005 + 1e-9
+        assert abs(100 * row["gc_fraction"] - float(oracle["GC(%)"])) <= 0.005 + 1e-9
+        landed = (folder / "reads" / f"SE-LAB-1_R{row['read']}.fastq.gz").read_bytes()
+        assert row["checksum_computed"] == hashlib.sha256(landed).hexdigest()
+        assert row["checksum_ok"] and row["problem"] is None
+    evaluations = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert evaluations["files_present_and_intact"] and evaluations["every_sample_sequenced"]
+
+
+def test_rematerialising_replaces_only_its_partition(node):
+    settings, instance, defs = node
+    landing = Path(settings.landing.uri)
+    land(landing, "SE", "b001", {"SE-LAB-1": PAIR})
+    land(landing, "SE", "b002", {"SE-LAB-2": PAIR[:1]})
+    assert run(instance, defs, "SE", "b001").success
+    assert run(instance, defs, "SE", "b002").success
+    assert run(instance, defs, "SE", "b001").success
+    table = TableRef(settings.node("SE").warehouse.child("raw_sequences")).read()
+    counts = dict(table.group_by("batch_id").len().iter_rows())
+    assert counts == {"b001": 2, "b002": 1}
+
+
+def _corrupt_checksum(folder: Path) -> str:
+    manifest = (folder / "manifest.json").read_text()
+    digest = hashlib.sha256((folder / "reads" / "SE-LAB-1_R1.fastq.gz").read_bytes()).hexdigest()
+    (folder / "manifest.json").write_text(manifest.replace(digest, "0" * 64))
+    return "checksum or size differs from the manifest"
+
+
+def _missing_file(folder: Path) -> str:
+    (folder / "reads" / "SE-LAB-1_R2.fastq.gz").unlink()
+    return "missing: listed in the manifest but not landed"
+
+
+def _truncated_gzip(folder: Path) -> str:
+    path = folder / "reads" / "SE-LAB-1_R1.fastq.gz"
+    data = path.read_bytes()[:40_000]
+    path.write_bytes(data)
+    manifest = (folder / "manifest.json").read_text()
+    original = (READS / PAIR[0]).read_bytes()
+    manifest = manifest.replace(
+        hashlib.sha256(original).hexdigest(), hashlib.sha256(data).hexdigest()
+    )
+    (folder / "manifest.json").write_text(manifest.replace(str(len(original)), str(len(data))))
+    return "truncated"
+
+
+@pytest.mark.parametrize("damage", [_corrupt_checksum, _missing_file, _truncated_gzip])
+def test_damaged_batch_fails_the_gate_and_publishes_nothing(node, damage):
+    settings, instance, defs = node
+    landing = Path(settings.landing.uri)
+    land(landing, "SE", "b001", {"SE-LAB-1": PAIR})
+    assert run(instance, defs, "SE", "b001").success
+    table = TableRef(settings.node("SE").warehouse.child("raw_sequences"))
+    before_version, before = table.version(), table.read()
+    shutil.rmtree(landing / "SE" / "b001")
+    folder = land(landing, "SE", "b001", {"SE-LAB-1": PAIR})
+    expected = damage(folder)
+    result = run(instance, defs, "SE", "b001")
+    assert not result.success
+    evaluation = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    intact = evaluation["files_present_and_intact"]
+    assert not intact.passed and intact.metadata["failed_files"].value == 1
+    assert expected in intact.metadata["failures"].value
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    message = failure.step_failure_data.error.message
+    pseudonym = pseudonymise(KEY.encode(), "SE", "SE-LAB-1")
+    assert (
+        f"{pseudonym}_R" in message and expected in message and "Nothing was published" in message
+    )
+    assert "SE-LAB-1" not in message, "national sample ids never reach the event log"
+    assert table.version() == before_version
+    assert table.read().equals(before)
+    quarantine = Path(failure.step_failure_data.user_failure_data.metadata["quarantine_uri"].value)
+    assert (quarantine / "report.json").exists()
+    assert pl.read_delta(str(quarantine / "data")).height == 2
+
+
+def test_unlisted_file_and_low_quality_warn_but_publish(node):
+    settings, instance, defs = node
+    folder = land(Path(settings.landing.uri), "DK", "b001", {"DK-LAB-1": PAIR[:1]})
+    (folder / "reads" / "stray.fastq.gz").write_bytes(gzip.compress(b"@r\nA\n+\nI\n"))
+    instance.add_dynamic_partitions(BATCHES.name, ["b001"])
+    result = dg.materialize(
+        defs.assets,
+        instance=instance,
+        partition_key=CountryBatch("DK", "b001").key,
+        resources={"platform": PlatformResource()},
+        run_config={"ops": {"raw_sequences": {"config": {"min_q30_fraction": 0.999}}}},
+        raise_on_error=False,
+    )
+    assert result.success
+    evaluation = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    assert not evaluation["no_unlisted_files"].passed
+    assert "stray.fastq.gz" in evaluation["no_unlisted_files"].metadata["failures"].value
+    assert not evaluation["read_quality"].passed
+    assert evaluation["read_quality"].metadata["files_below"].value == 1
