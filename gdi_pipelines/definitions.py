@@ -7,6 +7,7 @@ from gdi_pipelines.defs.clinical import build_clinical_defs
 from gdi_pipelines.defs.jobs import ingest_job
 from gdi_pipelines.defs.partitions import country_batch_partitions
 from gdi_pipelines.defs.resources import platform_resource_from_env
+from gdi_pipelines.defs.sensors import landing_zone_sensor
 from gdi_pipelines.defs.sequencing import build_sequencing_defs
 
 
@@ -17,6 +18,7 @@ def build_definitions(countries: tuple[str, ...]) -> dg.Definitions:
         build_clinical_defs(partitions),
         dg.Definitions(
             jobs=[ingest_job(partitions)],
+            sensors=[landing_zone_sensor()],
             resources={"platform": platform_resource_from_env()},
         ),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from gdi_pipelines.config.locations import join_uri
@@ -18,6 +19,7 @@ class LandedBatch:
     complete: bool  # manifest present and every listed file there with its announced size
     missing: tuple[str, ...] = ()
     problem: str | None = None  # why the manifest can't be used, when it can't
+    manifest_sha256: str | None = None  # changes when a batch is landed again
 
 
 def batch_uri(node: NodeConfig, batch_id: str) -> str:
@@ -25,6 +27,11 @@ def batch_uri(node: NodeConfig, batch_id: str) -> str:
 
 
 def read_manifest(node: NodeConfig, batch_id: str) -> Manifest:
+    return _load_manifest(node, batch_id)[0]
+
+
+def _load_manifest(node: NodeConfig, batch_id: str) -> tuple[Manifest, str]:
+    """The batch's validated manifest and the SHA-256 of its bytes."""
     uri = join_uri(batch_uri(node, batch_id), MANIFEST_NAME)
     store = store_for(node.landing)
     if not store.exists(uri):
@@ -32,13 +39,14 @@ def read_manifest(node: NodeConfig, batch_id: str) -> Manifest:
             f"{uri}: no manifest: batch {batch_id} has not landed for {node.country}"
         )
     with store.open_read(uri) as stream:
-        manifest = parse_manifest(stream.read(), uri)
+        raw = stream.read()
+    manifest = parse_manifest(raw, uri)
     if manifest.country != node.country or manifest.batch_id != batch_id:
         raise ManifestError(
             f"{uri}: manifest says {manifest.country}/{manifest.batch_id}, "
             f"but it lies in {node.country}/{batch_id}"
         )
-    return manifest
+    return manifest, hashlib.sha256(raw).hexdigest()
 
 
 def discover_batches(node: NodeConfig) -> list[LandedBatch]:
@@ -56,12 +64,12 @@ def discover_batches(node: NodeConfig) -> list[LandedBatch]:
             found.append(LandedBatch(node.country, batch_id, uri, False, problem="no manifest yet"))
             continue
         try:
-            manifest = read_manifest(node, batch_id)
+            manifest, digest = _load_manifest(node, batch_id)
         except ManifestError as exc:
             found.append(LandedBatch(node.country, batch_id, uri, False, problem=str(exc)))
             continue
         missing = tuple(
             f.path for f in manifest.files if f.path not in files or files[f.path].size != f.size
         )
-        found.append(LandedBatch(node.country, batch_id, uri, not missing, missing))
+        found.append(LandedBatch(node.country, batch_id, uri, not missing, missing, None, digest))
     return found

@@ -33,7 +33,7 @@ class BgzfWriter:
     def __init__(self, path: Path, level: int = 6, threads: int | None = None) -> None:
         self._file = open(path, "wb")  # noqa: SIM115 - closed in close()
         self._level = level
-        self._threads = threads or min(4, os.cpu_count() or 1)
+        self._threads = threads or min(4, len(os.sched_getaffinity(0)))
         self._pool = ThreadPoolExecutor(self._threads)
         self._pending: deque[Future[bytes]] = deque()
         self._buffer = bytearray()

@@ -17,18 +17,26 @@ SNP_TRANCHE = "VQSRTrancheSNP99.90to100.00"
 INDEL_TRANCHE = "VQSRTrancheINDEL99.00to100.00"
 
 
-def _digits(values: np.ndarray, width: int) -> np.ndarray:
-    """(..., width) ASCII of non-negative ints, no leading zeros; negative -> '.'."""
-    v = np.clip(values, 0, 10**width - 1)
-    out = np.empty((*values.shape, width), dtype=np.uint8)
+def _digit_table(width: int) -> np.ndarray:
+    """Row v: ASCII of v without leading zeros (padded with FILLER); last row: '.'."""
+    values = np.arange(10**width)
+    table = np.full((10**width + 1, width), FILLER, dtype=np.uint8)
     for k in range(width):
         power = 10 ** (width - 1 - k)
-        column = (v // power % 10 + 48).astype(np.uint8)
-        out[..., k] = np.where(v < power, FILLER, column) if power > 1 else column
-    missing = values < 0
-    out[missing] = FILLER
-    out[missing, width - 1] = ord(".")
-    return out
+        shown = (values >= power) | (power == 1)
+        table[:-1, k] = np.where(shown, values // power % 10 + 48, FILLER)
+    table[-1, -1] = ord(".")
+    return table
+
+
+_TABLES = {width: _digit_table(width) for width in (AD_WIDTH, GQ_WIDTH)}
+
+
+def _digits(values: np.ndarray, width: int) -> np.ndarray:
+    """(..., width) ASCII of non-negative ints, no leading zeros; negative -> '.'."""
+    table = _TABLES[width]
+    index = np.where(values < 0, len(table) - 1, np.minimum(values, len(table) - 2))
+    return table[index]
 
 
 def _const(shape: tuple[int, ...], char: str, where: np.ndarray | None = None) -> np.ndarray:

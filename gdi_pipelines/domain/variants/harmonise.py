@@ -4,7 +4,9 @@ Per chunk of records: split multi-allelics (bcftools `-m -any` rules), normalise
 source build's FASTA (bcftools `norm -f`), lift to the target build (UCSC chain), then mask
 low-quality calls and apply sex ploidy. Each chunk yields:
 - `calls`: one row per (sample, variant) that is not hom-ref, plus no-calls (dosage null);
-  hom-ref is implied for every (sample, variant) not listed.
+  hom-ref is implied for every (sample, variant) not listed. Besides the GDI columns it keeps
+  the split allele depths (`ad_ref`, `ad_alt`) for allele-balance checks downstream. Phase is
+  not kept.
 - `rejects`: one row per (record, ALT) that could not be harmonised, with its reason.
 - `samples`: the samples (pseudonyms) with their sex and whether a haploid-coded chrX non-PAR
   call was seen in the chunk; `combine_samples` folds these over a whole batch.
