@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pysam
 
+from gdi_pipelines.synth.bgzf import BgzfWriter
 from gdi_pipelines.synth.chain import write_chain_file
 from gdi_pipelines.synth.reference import Reference
 
@@ -38,7 +39,7 @@ def _fasta_record(name: str, seq: np.ndarray) -> bytes:
 def write_fasta(path: Path, records: list[tuple[str, np.ndarray]]) -> None:
     """bgzipped FASTA with .fai and .gzi, as `samtools faidx` would make."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with pysam.BGZFile(str(path), "wb") as out:
+    with BgzfWriter(path) as out:
         for name, seq in records:
             out.write(_fasta_record(name, seq))
     pysam.faidx(str(path))

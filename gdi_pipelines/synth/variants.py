@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pysam
 
+from gdi_pipelines.synth.bgzf import BgzfWriter
 from gdi_pipelines.synth.chain import AlignedBlock
 from gdi_pipelines.synth.countries import CountryProfile
 from gdi_pipelines.synth.genotypes import simulate_block
@@ -34,6 +35,7 @@ BLOCK_RECORDS = 256
 SHIFTED_FRACTION = 0.5  # of shiftable bi-allelic indels written right-shifted
 TRANCHE_FRACTION = 0.04
 LOW_QUAL = 30.0
+COMPRESS_LEVEL = 2  # like `bgzip -l 2`: 4x faster than the default, files ~25% larger
 REFERENCE_URLS = {
     ("GRCh38", "chr"): "file:///references/GRCh38/GRCh38_full_analysis_set_plus_decoy_hla.fa",
     ("GRCh38", "numeric"): "file:///references/GRCh38/Homo_sapiens.GRCh38.dna.primary_assembly.fa",
@@ -211,7 +213,7 @@ def write_batch_vcf(
     path.parent.mkdir(parents=True, exist_ok=True)
     n_records = 0
     block_index = 0
-    with pysam.BGZFile(str(path), "wb") as out:
+    with BgzfWriter(path, level=COMPRESS_LEVEL) as out:
         out.write(header)
         for contig in contigs:
             pending: list[Record] = []

@@ -46,7 +46,7 @@ DESCRIPTIONS = {
     "base_count": "bases over all reads",
     "mean_base_quality": "arithmetic mean Phred quality over all bases",
     "q30_fraction": "share of bases with Phred >= 30",
-    "gc_fraction": "share of G+C among A/C/G/T bases",
+    "gc_fraction": "share of G+C among all bases, N included (as seqkit GC%)",
     "read_length_min": "shortest read",
     "read_length_mean": "mean read length",
     "read_length_max": "longest read",
