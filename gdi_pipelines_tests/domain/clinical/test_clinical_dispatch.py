@@ -4,7 +4,6 @@ import io
 import json
 
 import polars as pl
-from gdi_pipelines_tests.domain.clinical.clinical_oracles import FHIR_BUNDLE, PHENOPACKETS
 
 from gdi_pipelines.domain.clinical import (
     DANISH_MAPPING,
@@ -16,6 +15,7 @@ from gdi_pipelines.domain.clinical import (
     records_to_frame,
 )
 from gdi_pipelines.domain.pseudonym import is_pseudonym, pseudonymise
+from gdi_pipelines_tests.domain.clinical.clinical_oracles import FHIR_BUNDLE, PHENOPACKETS
 
 KEY = b"d" * 32
 YEAR = 2025

