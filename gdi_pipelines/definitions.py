@@ -9,6 +9,7 @@ from gdi_pipelines.defs.partitions import country_batch_partitions
 from gdi_pipelines.defs.resources import platform_resource_from_env
 from gdi_pipelines.defs.sensors import landing_zone_sensor
 from gdi_pipelines.defs.sequencing import build_sequencing_defs
+from gdi_pipelines.defs.variants import build_variants_defs
 
 
 def build_definitions(countries: tuple[str, ...]) -> dg.Definitions:
@@ -16,6 +17,7 @@ def build_definitions(countries: tuple[str, ...]) -> dg.Definitions:
     return dg.Definitions.merge(
         build_sequencing_defs(partitions),
         build_clinical_defs(partitions),
+        build_variants_defs(partitions),
         dg.Definitions(
             jobs=[ingest_job(partitions)],
             sensors=[landing_zone_sensor()],

@@ -12,6 +12,7 @@ NODE_TABLES = (
     "raw_sequences",
     "harmonised_variants",
     "variant_rejects",
+    "variant_samples",
     "clinical_phenotypes",
     "clinical_rejects",
 )

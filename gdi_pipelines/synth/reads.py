@@ -14,6 +14,7 @@ READ_LENGTH = 100
 FRAGMENT_MEAN, FRAGMENT_SD = 350, 40
 MITO_COPY_WEIGHT = 20.0  # mtDNA is over-represented in WGS
 CHUNK_PAIRS = 20_000
+GZIP_LEVEL = 4  # bcl2fastq default
 _BASES = np.frombuffer(b"ACGT", dtype=np.uint8)
 _COMPLEMENT = np.arange(256, dtype=np.uint8)
 _COMPLEMENT[list(b"ACGTN")] = list(b"TGCAN")
@@ -109,8 +110,8 @@ def write_read_pairs(
     with (
         open(paths[0], "wb") as raw1,
         open(paths[1], "wb") as raw2,
-        gzip.GzipFile("", "wb", 6, raw1, mtime=0) as out1,
-        gzip.GzipFile("", "wb", 6, raw2, mtime=0) as out2,
+        gzip.GzipFile("", "wb", GZIP_LEVEL, raw1, mtime=0) as out1,
+        gzip.GzipFile("", "wb", GZIP_LEVEL, raw2, mtime=0) as out2,
     ):
         done = 0
         while done < n_pairs:

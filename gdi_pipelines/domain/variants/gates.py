@@ -1,0 +1,101 @@
+"""Quality gates of `harmonised_variants`, on the staged calls (lazily, in bounded memory)."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from gdi_pipelines.domain.quality import CheckOutcome, Severity
+from gdi_pipelines.domain.variants.contigs import canonical_contig
+from gdi_pipelines.domain.variants.reference import ReferenceGenome
+
+REF_MATCHES = "ref_matches_reference"
+UNIQUE = "variant_id_unique_per_sample"
+REJECT_RATE = "reject_rate_below_ceiling"
+SAMPLES = "manifest_samples_match_vcf"
+NO_CALLS = "no_call_rate_per_sample"
+
+CHECKS = (
+    (REF_MATCHES, Severity.ERROR, "every published REF equals the reference at its position"),
+    (UNIQUE, Severity.ERROR, "no sample has the same variant twice"),
+    (REJECT_RATE, Severity.ERROR, "rejected records stay below the ceiling (else: wrong build?)"),
+    (SAMPLES, Severity.ERROR, "the VCF's samples are exactly the manifest's"),
+    (NO_CALLS, Severity.WARN, "no sample has a no-call rate above the threshold"),
+)
+_DESCRIPTION = {name: text for name, _, text in CHECKS}
+MAX_LISTED = 50
+
+
+def _outcome(name, failures, severity=Severity.ERROR, **figures) -> CheckOutcome:
+    return CheckOutcome(name, not failures, severity, _DESCRIPTION[name], figures, tuple(failures))
+
+
+def ref_matches(
+    calls: pl.LazyFrame, columns: tuple[str, str, str], genome: ReferenceGenome, label: str
+) -> CheckOutcome:
+    """Each distinct (chrom, pos, ref) in `columns` checked against `genome` (1-based pos)."""
+    chrom, pos, ref = columns
+    sites = calls.select(chrom, pos, ref).unique().sort(chrom, pos).collect(engine="streaming")
+    bad = []
+    for contig, position, allele in sites.iter_rows():
+        canonical = canonical_contig(contig, genome.build)
+        if canonical is None or not genome.has_contig(canonical):
+            bad.append(f"{label} {contig}:{position}: contig not in the reference")
+            continue
+        expected = genome.fetch(canonical, position - 1, position - 1 + len(allele))
+        if expected != allele.upper():
+            bad.append(f"{label} {contig}:{position} REF {allele} but the reference has {expected}")
+    return _outcome(REF_MATCHES, bad[:MAX_LISTED], sites_checked=sites.height, mismatches=len(bad))
+
+
+def unique_per_sample(calls: pl.LazyFrame) -> CheckOutcome:
+    dupes = (
+        calls.group_by("sample", "variant_id")
+        .len()
+        .filter(pl.col("len") > 1)
+        .collect(engine="streaming")
+    )
+    failures = [f"{s} has {v} {n} times" for s, v, n in dupes.head(MAX_LISTED).iter_rows()]
+    return _outcome(UNIQUE, failures, duplicated=dupes.height)
+
+
+def reject_rate(
+    rejected_rows: int, total_rows: int, ceiling: float, top_reasons: str
+) -> CheckOutcome:
+    rate = rejected_rows / total_rows if total_rows else 0.0
+    failures = []
+    if rate > ceiling:
+        failures.append(
+            f"{rejected_rows} of {total_rows} allele rows rejected ({rate:.1%} > {ceiling:.1%}); "
+            f"most frequent reasons: {top_reasons}"
+        )
+    return _outcome(
+        REJECT_RATE, failures, reject_rate=round(rate, 6), ceiling=ceiling, rejected=rejected_rows
+    )
+
+
+def samples_match(vcf_samples: list[str], manifest_samples: list[str]) -> CheckOutcome:
+    """Both lists hold pseudonyms."""
+    missing = sorted(set(manifest_samples) - set(vcf_samples))
+    extra = sorted(set(vcf_samples) - set(manifest_samples))
+    failures = [f"{p}: in the manifest, not in the VCF" for p in missing]
+    failures += [f"{p}: in the VCF, not in the manifest" for p in extra]
+    return _outcome(
+        SAMPLES, failures, vcf_samples=len(vcf_samples), missing=len(missing), extra=len(extra)
+    )
+
+
+def no_call_rates(calls: pl.LazyFrame, n_variants: int, ceiling: float) -> CheckOutcome:
+    rates = (
+        calls.filter(pl.col("dosage").is_null())
+        .group_by("sample")
+        .len()
+        .with_columns(rate=pl.col("len") / max(n_variants, 1))
+        .sort("rate", descending=True)
+        .collect(engine="streaming")
+    )
+    high = rates.filter(pl.col("rate") > ceiling)
+    failures = [f"{s}: no-call rate {r:.1%}" for s, _, r in high.head(MAX_LISTED).iter_rows()]
+    worst = float(rates["rate"].max()) if rates.height else 0.0
+    return _outcome(
+        NO_CALLS, failures, Severity.WARN, highest_rate=round(worst, 6), samples_above=high.height
+    )
