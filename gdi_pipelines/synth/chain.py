@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import bisect
 import gzip
+import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -82,7 +83,7 @@ def _chain_text(alignment: ContigAlignment, first_id: int) -> tuple[list[str], i
             f"chain {score} {name} {t_size} + {forward[0].start37} {forward[-1].end37} "
             f"{name} {q_size} + {forward[0].start38} {forward[-1].end38} {chain_id}"
         )
-        for block, nxt in zip(forward, forward[1:], strict=False):
+        for block, nxt in itertools.pairwise(forward):
             lines.append(f"{block.size}\t{nxt.start37 - block.end37}\t{nxt.start38 - block.end38}")
         lines.extend([str(forward[-1].size), ""])
         chain_id += 1

@@ -82,23 +82,25 @@ def _observation(term: HpoTerm, present: bool, resource_id: str, patient_ref: st
     )
 
 
-def build_bundle(persons: list[Person], country: str, batch_id: str, created: datetime, seed: int):
-    entries = []
+def build_bundle(
+    persons: list[Person], country: str, batch_id: str, created: datetime, seed: int
+) -> Bundle:
+    entries: list[BundleEntry] = []
 
-    def add(resource, key: str) -> str:
+    def add(resource: Patient | Condition | Observation) -> str:
         full_url = f"urn:uuid:{resource.id}"
         entries.append(BundleEntry(fullUrl=full_url, resource=resource))
         return full_url
 
     for person in persons:
         keys = (country, batch_id, person.sample_id)
-        patient_ref = add(_patient(person, country, _uuid(seed, *keys, "patient")), "patient")
+        patient_ref = add(_patient(person, country, _uuid(seed, *keys, "patient")))
         if person.disease is not None:
-            add(_condition(person, _uuid(seed, *keys, "condition"), patient_ref), "condition")
+            add(_condition(person, _uuid(seed, *keys, "condition"), patient_ref))
         findings = [(t, True) for t in person.observed] + [(t, False) for t in person.excluded]
         for term, present in findings:
             resource_id = _uuid(seed, *keys, "observation", term.id)
-            add(_observation(term, present, resource_id, patient_ref), "observation")
+            add(_observation(term, present, resource_id, patient_ref))
     return Bundle(
         id=_uuid(seed, country, batch_id, "bundle"),
         type="collection",

@@ -126,8 +126,8 @@ def write_phenopackets(
     for person in persons:
         packet = build_phenopacket(person, country, created, vcf_path, build)
         path = folder / f"{person.sample_id}.json"
-        path.write_text(
-            MessageToJson(packet, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-        )
+        # sort_keys: protobuf map fields (fileAttributes) otherwise come out in random order
+        text = MessageToJson(packet, indent=2, sort_keys=True, ensure_ascii=False)
+        path.write_text(text + "\n", encoding="utf-8")
         paths.append(path)
     return paths

@@ -44,10 +44,14 @@ class Person:
 
 
 def _pick(rng: np.random.Generator, terms: list[HpoTerm], n: int) -> list[HpoTerm]:
-    return [terms[i] for i in sorted(rng.choice(len(terms), size=min(n, len(terms)), replace=False))]
+    return [
+        terms[i] for i in sorted(rng.choice(len(terms), size=min(n, len(terms)), replace=False))
+    ]
 
 
-def _person(rng: np.random.Generator, country: str, sample_id: str, male: bool, year: int) -> Person:
+def _person(
+    rng: np.random.Generator, country: str, sample_id: str, male: bool, year: int
+) -> Person:
     birth_year = int(rng.integers(1930, 2023))
     born = date(birth_year, int(rng.integers(1, 13)), int(rng.integers(1, 29)))
     sex = "male" if male else "female"

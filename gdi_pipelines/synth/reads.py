@@ -127,7 +127,9 @@ def write_read_pairs(
             _sequence_errors(rng, r2, q2)
             lane = rng.integers(1, 5, n)
             # NovaSeq tile numbers: surface (1-2), swath (1-6), tile (01-78)
-            tile = rng.integers(1, 3, n) * 1000 + rng.integers(1, 7, n) * 100 + rng.integers(1, 79, n)
+            tile = (
+                rng.integers(1, 3, n) * 1000 + rng.integers(1, 7, n) * 100 + rng.integers(1, 79, n)
+            )
             x, y = rng.integers(1000, 32000, n), rng.integers(1000, 37000, n)
             order = np.lexsort((x, y, tile, lane))
             names = [

@@ -45,7 +45,9 @@ class Contig:
 
     def pars37(self) -> tuple[tuple[int, int], ...]:
         projected = (self.alignment.project_38_to_37(a, b) for a, b in self.pars38)
-        return tuple((s, s + (b - a)) for (a, b), (s, _) in zip(self.pars38, projected, strict=True))
+        return tuple(
+            (s, s + (b - a)) for (a, b), (s, _) in zip(self.pars38, projected, strict=True)
+        )
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,10 @@ def reverse_complement(seq: np.ndarray) -> np.ndarray:
 
 
 def _place_intervals(
-    rng: np.random.Generator, region: tuple[int, int], sizes: list[int], taken: list[tuple[int, int]]
+    rng: np.random.Generator,
+    region: tuple[int, int],
+    sizes: list[int],
+    taken: list[tuple[int, int]],
 ) -> list[tuple[int, int]]:
     """Non-overlapping intervals of the given sizes inside region, 200 bp from anything taken."""
     placed: list[tuple[int, int]] = []
@@ -83,7 +88,9 @@ def _place_intervals(
     return placed
 
 
-def _plant_repeats(rng: np.random.Generator, seq: np.ndarray, region: tuple[int, int]) -> list[Repeat]:
+def _plant_repeats(
+    rng: np.random.Generator, seq: np.ndarray, region: tuple[int, int]
+) -> list[Repeat]:
     repeats: list[Repeat] = []
     next_free = region[0]
     for start in np.sort(rng.integers(region[0], region[1], size=(region[1] - region[0]) // 300)):
@@ -91,7 +98,11 @@ def _plant_repeats(rng: np.random.Generator, seq: np.ndarray, region: tuple[int,
         copies = int(rng.integers(*{1: (7, 15), 2: (5, 12), 3: (4, 8)}[unit_len]))
         start = int(start)
         end = start + unit_len * copies
-        if start < next_free + 20 or end >= region[1] or (seq[start - 1 : end + 1] == ord("N")).any():
+        if (
+            start < next_free + 20
+            or end >= region[1]
+            or (seq[start - 1 : end + 1] == ord("N")).any()
+        ):
             continue
         unit = BASES[rng.permutation(4)[:unit_len]]  # distinct bases: not a shorter repeat
         seq[start:end] = np.tile(unit, copies) | 0x20  # soft-masked
@@ -163,7 +174,10 @@ def synthesize_reference(seed: int, contig_length: int, n_autosomes: int) -> Ref
         pars: tuple[tuple[int, int], ...] = ()
         body = (telomere, length - telomere)
         if kind in ("X", "Y"):
-            pars = ((telomere, telomere + par1_len), (length - telomere - par2_len, length - telomere))
+            pars = (
+                (telomere, telomere + par1_len),
+                (length - telomere - par2_len, length - telomere),
+            )
             body = (pars[0][1], pars[1][0])
         gap_start = body[0] + int((body[1] - body[0]) * rng.uniform(0.35, 0.5))
         gap = (gap_start, gap_start + length // 100)

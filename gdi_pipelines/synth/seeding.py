@@ -15,4 +15,6 @@ def stream_entropy(seed: int, *labels: object) -> int:
 
 def rng_for(seed: int, *labels: object) -> np.random.Generator:
     """A generator for one purpose; independent of how many other streams were drawn."""
-    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(stream_entropy(seed, *labels))))
+    return np.random.Generator(
+        np.random.PCG64(np.random.SeedSequence(stream_entropy(seed, *labels)))
+    )

@@ -91,7 +91,9 @@ class SiteCatalogue:
             anchor = repeat.start - 1
             unit = seq[repeat.start : repeat.start + repeat.unit_len].decode()
             base = chr(seq[anchor])
-            contraction = Allele(anchor, seq[anchor : repeat.start + repeat.unit_len].decode(), base)
+            contraction = Allele(
+                anchor, seq[anchor : repeat.start + repeat.unit_len].decode(), base
+            )
             expansion = Allele(anchor, base, base + unit)
             if kind == "repeat_indel":
                 return [contraction if rng.random() < 0.6 else expansion]
@@ -112,7 +114,11 @@ class SiteCatalogue:
             return snvs
         if kind == "snv":
             transition = rng.random() < 2 / 3
-            alt = TRANSITION[base] if transition else str(rng.choice([b for b in "ACGT" if b not in (base, TRANSITION[base])]))
+            alt = (
+                TRANSITION[base]
+                if transition
+                else str(rng.choice([b for b in "ACGT" if b not in (base, TRANSITION[base])]))
+            )
             return [Allele(pos, base, alt)]
         size = int(rng.integers(1, 5))
         if rng.random() < 0.5:
@@ -120,7 +126,9 @@ class SiteCatalogue:
         inserted = "".join(rng.choice(list("ACGT"), size=size))
         return [Allele(pos, base, base + inserted)]
 
-    def _site(self, rng: np.random.Generator, seq: bytes, contig: str, alleles: list[Allele]) -> Site:
+    def _site(
+        self, rng: np.random.Generator, seq: bytes, contig: str, alleles: list[Allele]
+    ) -> Site:
         pos, ref, alts = merge_alleles(alleles)
         truth = tuple(left_align(seq, a) for a in alleles)
         if len(alts) == 1:

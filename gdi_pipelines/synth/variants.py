@@ -180,13 +180,14 @@ def _block_lines(
 
 
 def _truth_rows(records: list[Record], samples: BatchSamples, build: str) -> list[tuple]:
+    """One row per ALT, in `truth.COLUMNS` order."""
     rows = []
     for r in records:
         for i, (alt, truth) in enumerate(zip(r.alts, r.site.truth, strict=True)):
+            source = (r.chrom, r.pos + 1, r.ref, alt, i + 1, len(r.alts))
             rows.append(
-                (samples.country, samples.batch_id, build, r.chrom, r.pos + 1, r.ref, alt, i + 1)
-                + (len(r.alts), int(r.left_aligned), r.strand, r.site.contig, truth.pos + 1)
-                + (truth.ref, truth.alt)
+                (samples.country, samples.batch_id, build, *source, int(r.left_aligned), r.strand)
+                + (r.site.contig, truth.pos + 1, truth.ref, truth.alt)
             )
     return rows
 
