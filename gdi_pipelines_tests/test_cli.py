@@ -54,7 +54,7 @@ def test_demo_publishes_every_asset_into_the_local_instance(gdi_home: Path):
         table = pl.read_delta(str(warehouse / country / "raw_sequences"))
         assert table.height == 8  # 4 samples x R1/R2
         assert table["checksum_ok"].all()
-    instance = dg.DagsterInstance.from_ref(dg.InstanceRef.from_dir(str(gdi_home / "dagster")))
+    instance = dg.DagsterInstance.from_config(str(gdi_home / "dagster"))
     runs = instance.get_runs()
     assert len(runs) == 2 and all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
     assert instance.get_dynamic_partitions("batches") == ["b001"]
