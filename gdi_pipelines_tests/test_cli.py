@@ -1,10 +1,15 @@
-"""`gdi` end to end on a fresh GDI_HOME: the demo publishes tables and records runs."""
+"""`gdi` end to end on a fresh GDI_HOME: the demo publishes tables, records runs in the local
+instance, and the real Dagster webserver shows them."""
 
 from __future__ import annotations
 
+import json
 import os
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import dagster as dg
@@ -12,6 +17,7 @@ import polars as pl
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+SMALL = ("--samples", "4", "--variants", "150", "--reads", "40")
 
 
 def gdi(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -24,6 +30,15 @@ def gdi(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
         text=True,
         timeout=600,
     )
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str], str]:
+    home = tmp_path_factory.mktemp("demo") / "gdi"
+    env = {"GDI_HOME": str(home), "GDI_COUNTRIES": "SE,DK"}
+    done = gdi("demo", *SMALL, env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return home, env, done.stdout
 
 
 def test_bad_setting_is_one_line_naming_it(gdi_home: Path):
@@ -42,23 +57,93 @@ def test_check_lists_the_nodes(gdi_home: Path):
     assert "EE Estonia: landing" in done.stdout
 
 
-@pytest.mark.slow
-def test_demo_publishes_every_asset_into_the_local_instance(gdi_home: Path):
-    env = {"GDI_HOME": str(gdi_home), "GDI_COUNTRIES": "SE,DK"}
-    small = ("--samples", "4", "--variants", "150", "--reads", "40")
-    done = gdi("demo", *small, env=env)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "SE/b001: ok" in done.stdout and "DK/b001: ok" in done.stdout
-    warehouse = gdi_home / "warehouse" / "nodes"
+def test_demo_publishes_every_node_table(demo):
+    home, _, stdout = demo
+    assert "SE/b001: ok" in stdout and "DK/b001: ok" in stdout
+    nodes = home / "warehouse" / "nodes"
     for country in ("SE", "DK"):
-        table = pl.read_delta(str(warehouse / country / "raw_sequences"))
-        assert table.height == 8  # 4 samples x R1/R2
-        assert table["checksum_ok"].all()
-    instance = dg.DagsterInstance.from_config(str(gdi_home / "dagster"))
+        reads = pl.read_delta(str(nodes / country / "raw_sequences"))
+        assert reads.height == 8 and reads["checksum_ok"].all()  # 4 samples x R1/R2
+        persons = pl.read_delta(str(nodes / country / "clinical_phenotypes"))
+        assert persons.height == 4
+        calls = pl.scan_delta(str(nodes / country / "harmonised_variants"))
+        assert calls.select(pl.col("chrom").str.starts_with("chr").all()).collect().item()
+        samples = set(pl.read_delta(str(nodes / country / "variant_samples"))["sample"])
+        assert samples == set(reads["sample"]) == set(persons["sample"])
+        assert f"{country}      harmonised_variants" in stdout
+
+
+def test_demo_runs_are_in_the_local_instance(demo):
+    home, _, _ = demo
+    instance = dg.DagsterInstance.from_config(str(home / "dagster"))
     runs = instance.get_runs()
     assert len(runs) == 2 and all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
     assert instance.get_dynamic_partitions("batches") == ["b001"]
-    again = gdi("demo", *small, env=env)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _graphql(port: int, query: str) -> dict:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql",
+        data=json.dumps({"query": query}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())["data"]
+
+
+def test_webserver_shows_the_demo_runs_and_assets(demo):
+    home, env, _ = demo
+    port = _free_port()
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("GDI_", "DAGSTER_"))}
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "dagster_webserver",
+            "-w",
+            "workspace.yaml",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+        ],
+        cwd=REPO,
+        env=clean | env | {"DAGSTER_HOME": str(home / "dagster")},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=2)
+                break
+            except OSError:
+                assert server.poll() is None, server.stderr.read().decode()[-2000:]
+                assert time.monotonic() < deadline, "webserver did not come up"
+                time.sleep(1)
+        runs = _graphql(port, "{ runsOrError { ... on Runs { results { runId status } } } }")
+        statuses = [r["status"] for r in runs["runsOrError"]["results"]]
+        assert statuses == ["SUCCESS", "SUCCESS"]
+        nodes = _graphql(port, "{ assetNodes { assetKey { path } groupName } }")["assetNodes"]
+        groups = {n["assetKey"]["path"][-1]: n["groupName"] for n in nodes}
+        assert groups["raw_sequences"] == "sequencing"
+        assert groups["harmonised_variants"] == "variants"
+        assert groups["clinical_phenotypes"] == "clinical"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_rerunning_the_demo_replaces_its_partitions(demo):
+    home, env, _ = demo
+    again = gdi("demo", *SMALL, env=env)
     assert again.returncode == 0, again.stdout + again.stderr
-    table = pl.read_delta(str(warehouse / "SE" / "raw_sequences"))
-    assert table.height == 8, "re-running the demo replaces its partitions"
+    table = pl.read_delta(str(home / "warehouse" / "nodes" / "SE" / "raw_sequences"))
+    assert table.height == 8
