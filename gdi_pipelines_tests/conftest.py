@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from gdi_pipelines_tests.s3_server import S3Server, running_s3_server
+
 REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -25,3 +27,17 @@ def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Pat
 @pytest.fixture
 def gdi_home(isolated_environment: Path) -> Path:
     return isolated_environment
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> S3Server:
+    with running_s3_server() as server:
+        yield server
+
+
+@pytest.fixture
+def s3_env(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> S3Server:
+    """The AWS_* variables pointing at the loopback S3 server."""
+    for name, value in s3_server.env.items():
+        monkeypatch.setenv(name, value)
+    return s3_server
