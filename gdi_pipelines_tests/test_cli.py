@@ -147,3 +147,30 @@ def test_rerunning_the_demo_replaces_its_partitions(demo):
     assert again.returncode == 0, again.stdout + again.stderr
     table = pl.read_delta(str(home / "warehouse" / "nodes" / "SE" / "raw_sequences"))
     assert table.height == 8
+
+
+def test_demo_on_s3_landing_and_warehouse(s3_server, tmp_path: Path):
+    bucket = s3_server.new_bucket()
+    env = {
+        **s3_server.env,
+        "GDI_HOME": str(tmp_path / "gdi"),
+        "GDI_COUNTRIES": "SE,DK",
+        "GDI_LANDING_URI": f"s3://{bucket}/landing",
+        "GDI_WAREHOUSE_URI": f"s3://{bucket}/warehouse",
+    }
+    done = gdi("demo", *SMALL, env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    options = {
+        "AWS_ENDPOINT_URL": s3_server.endpoint,
+        "AWS_ALLOW_HTTP": "true",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": "us-east-1",
+    }
+    for country in ("SE", "DK"):
+        for table, rows in (("raw_sequences", 8), ("clinical_phenotypes", 4)):
+            uri = f"s3://{bucket}/warehouse/nodes/{country}/{table}"
+            assert pl.read_delta(uri, storage_options=options).height == rows
+        calls = f"s3://{bucket}/warehouse/nodes/{country}/harmonised_variants"
+        assert pl.scan_delta(calls, storage_options=options).select(pl.len()).collect().item() > 0
+    assert not (tmp_path / "gdi" / "warehouse").exists(), "nothing was written locally"
