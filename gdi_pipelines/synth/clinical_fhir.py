@@ -15,7 +15,7 @@ from fhir.resources.R4B.condition import Condition
 from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.patient import Patient
 
-from gdi_pipelines.synth.clinical_catalogue import HpoTerm
+from gdi_pipelines.synth.clinical_catalogue import HpoTerm, RareDisease
 from gdi_pipelines.synth.national_ids import id_scheme, lab_sample_system
 from gdi_pipelines.synth.persons import Person
 from gdi_pipelines.synth.seeding import stream_entropy
@@ -47,21 +47,27 @@ def _patient(person: Person, country: str, resource_id: str) -> Patient:
     )
 
 
-def _condition(person: Person, resource_id: str, patient_ref: str) -> Condition:
-    d = person.disease
-    assert d is not None
-    codings = [{"system": ICD10_SYSTEM, "code": d.icd10, "display": d.icd10_label}]
+def _condition(
+    person: Person, disease: RareDisease, resource_id: str, patient_ref: str
+) -> Condition:
+    codings = [
+        {"system": ICD10_SYSTEM, "code": disease.icd10, "display": disease.icd10_label},
+        {
+            "system": ORPHA_SYSTEM,
+            "code": disease.orpha.removeprefix("ORPHA:"),
+            "display": disease.orpha_label,
+        },
+    ]
     if person.coded_with_omim:
-        codings.append({"system": OMIM_SYSTEM, "code": d.omim[5:], "display": d.omim_label})
-    else:
-        codings.append({"system": ORPHA_SYSTEM, "code": d.orpha[6:], "display": d.orpha_label})
+        omim = disease.omim.removeprefix("OMIM:")
+        codings.append({"system": OMIM_SYSTEM, "code": omim, "display": disease.omim_label})
     return Condition(
         id=resource_id,
         clinicalStatus={"coding": [{"system": CONDITION_SYSTEM + "clinical", "code": "active"}]},
         verificationStatus={
             "coding": [{"system": CONDITION_SYSTEM + "ver-status", "code": "confirmed"}]
         },
-        code={"coding": codings, "text": d.orpha_label},
+        code={"coding": codings, "text": disease.orpha_label},
         subject={"reference": patient_ref},
         onsetAge={
             "value": person.onset_age or 0,
@@ -96,7 +102,8 @@ def build_bundle(
         keys = (country, batch_id, person.sample_id)
         patient_ref = add(_patient(person, country, _uuid(seed, *keys, "patient")))
         if person.disease is not None:
-            add(_condition(person, _uuid(seed, *keys, "condition"), patient_ref))
+            condition_id = _uuid(seed, *keys, "condition")
+            add(_condition(person, person.disease, condition_id, patient_ref))
         findings = [(t, True) for t in person.observed] + [(t, False) for t in person.excluded]
         for term, present in findings:
             resource_id = _uuid(seed, *keys, "observation", term.id)

@@ -138,7 +138,9 @@ class _BatchWriter:
             ],
             files=files,
         )
-        (batch_dir / MANIFEST_NAME).write_text(manifest.to_json() + "\n")
+        partial = batch_dir / f".{MANIFEST_NAME}.partial"
+        partial.write_text(manifest.to_json() + "\n")
+        partial.replace(batch_dir / MANIFEST_NAME)  # appears atomically, after every file
         return n_records * len(samples.sample_ids)
 
     def _write_reads(self, batch_dir: Path, samples: BatchSamples, build: str) -> list[FileEntry]:
@@ -175,6 +177,8 @@ def generate_cohort(
 ) -> SynthReport:
     """Write the reference, every country's batches and (optionally) the truth table."""
     profiles = [country_profile(c) for c in spec.countries]  # validate before writing
+    if len(set(spec.countries)) != len(spec.countries):
+        raise ValueError(f"countries listed twice: {spec.countries}")
     if spec.batches_per_country < 1 or spec.samples_per_batch < 1:
         raise ValueError("need at least one batch per country and one sample per batch")
     reference = synthesize_reference(spec.seed, spec.contig_length, spec.n_autosomes)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from gdi_pipelines.synth.seeding import stream_entropy
@@ -84,11 +84,4 @@ def country_profile(country: str) -> CountryProfile:
     if country in _DEFAULTS:
         return _DEFAULTS[country]
     template = _DEFAULTS[_CYCLE[stream_entropy(0, "profile", country) % len(_CYCLE)]]
-    return CountryProfile(
-        country,
-        template.build,
-        template.contig_style,
-        template.clinical_format,
-        template.csv_columns,
-        template.csv_language,
-    )
+    return replace(template, country=country)

@@ -44,10 +44,13 @@ class GenomeSampler:
         self.lengths = np.array([len(seq) for _, _, seq in contigs])
         self.offsets = np.concatenate([[0], np.cumsum(self.lengths)[:-1]])
         self.genome = np.concatenate([seq for _, _, seq in contigs]) & 0xDF  # upper case
-        self.n_before = np.concatenate([[0], np.cumsum(self.genome == ord("N"))])
+        n_count = np.cumsum(self.genome == ord("N"), dtype=np.int32)
+        self.n_before = np.concatenate([np.zeros(1, dtype=np.int32), n_count])
 
-    def fragments(self, rng: np.random.Generator, n: int, is_male: bool) -> tuple[np.ndarray, ...]:
-        """(start in genome, length) of n fragments free of N."""
+    def fragments(
+        self, rng: np.random.Generator, n: int, is_male: bool, min_size: int
+    ) -> tuple[np.ndarray, ...]:
+        """(start in genome, length) of n fragments free of N, at least min_size long."""
         weights = self.lengths.astype(float)
         weights[[k == "M" for k in self.kinds]] *= MITO_COPY_WEIGHT
         if not is_male:
@@ -56,7 +59,7 @@ class GenomeSampler:
         while sum(len(s) for s in starts) < n:
             m = 2 * n + 16
             contig = rng.choice(len(weights), size=m, p=weights / weights.sum())
-            size = np.clip(rng.normal(FRAGMENT_MEAN, FRAGMENT_SD, m), 2 * READ_LENGTH, None)
+            size = np.clip(rng.normal(FRAGMENT_MEAN, FRAGMENT_SD, m), min_size, None)
             size = np.minimum(size.astype(int), self.lengths[contig])
             start = self.offsets[contig] + (rng.random(m) * (self.lengths[contig] - size + 1))
             start = start.astype(int)
@@ -75,7 +78,7 @@ def _qualities(rng: np.random.Generator, n: int, length: int) -> np.ndarray:
 
 
 def _sequence_errors(rng: np.random.Generator, bases: np.ndarray, quals: np.ndarray) -> None:
-    wrong = rng.random(bases.shape) < 10.0 ** (-quals / 10.0)
+    wrong = rng.random(bases.shape) < 10.0 ** (-quals.astype(np.float32) / 10.0)
     index = np.searchsorted(_BASES, bases[wrong])
     bases[wrong] = _BASES[(index + rng.integers(1, 4, wrong.sum())) % 4]
     no_call = rng.random(bases.shape) < 0.0005
@@ -116,7 +119,7 @@ def write_read_pairs(
         done = 0
         while done < n_pairs:
             n = min(CHUNK_PAIRS, n_pairs - done)
-            start, size = sampler.fragments(rng, n, is_male)
+            start, size = sampler.fragments(rng, n, is_male, read_length)
             offsets = np.arange(read_length)
             r1 = sampler.genome[start[:, None] + offsets]
             r2 = _COMPLEMENT[sampler.genome[(start + size)[:, None] - 1 - offsets]]

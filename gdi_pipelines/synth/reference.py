@@ -112,7 +112,11 @@ def _plant_repeats(
 
 
 def _derive_grch37(
-    rng: np.random.Generator, name: str, seq38: np.ndarray, body: tuple[int, int], gaps: list
+    rng: np.random.Generator,
+    name: str,
+    seq38: np.ndarray,
+    body: tuple[int, int],
+    gaps: list[tuple[int, int]],
 ) -> tuple[np.ndarray, ContigAlignment]:
     """Apply 37-only insertions, 38-only deletions and inversions to the 38 sequence."""
     span = body[1] - body[0]
@@ -160,6 +164,7 @@ def _contig_plan(n_autosomes: int, length: int) -> list[tuple[str, str, int]]:
 
 
 def synthesize_reference(seed: int, contig_length: int, n_autosomes: int) -> Reference:
+    """The GRCh38-like truth (autosomes, chrX/chrY with shared PARs, chrM) and its GRCh37."""
     if contig_length < 20_000 or n_autosomes < 1:
         raise ValueError("need contig_length >= 20000 and at least one autosome")
     telomere = max(50, contig_length // 400)

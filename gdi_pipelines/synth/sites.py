@@ -6,7 +6,6 @@ seed, the reference and the density, never on which country or batch asks for th
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,8 +68,9 @@ class SiteCatalogue:
         candidates = []
         for kind, pos in zip(kinds, positions, strict=True):
             alleles = self._alleles(rng, seq, kind, int(pos), repeats)
-            if alleles:
-                candidates.append(self._site(rng, seq, contig.name, alleles))
+            site = self._site(rng, seq, contig.name, alleles) if alleles else None
+            if site and b"N" not in seq[site.footprint[0] : site.footprint[1] + 1]:
+                candidates.append(site)
         candidates.sort(key=lambda s: s.footprint)
         kept: list[Site] = []
         for site in candidates:
@@ -78,10 +78,6 @@ class SiteCatalogue:
             if inside and (not kept or site.footprint[0] > kept[-1].footprint[1]):
                 kept.append(site)
         return kept
-
-    def iter_sites(self, contig: Contig, windows: Iterator[int] | range) -> Iterator[Site]:
-        for window in windows:
-            yield from self.sites(contig, window)
 
     def _alleles(
         self, rng: np.random.Generator, seq: bytes, kind: str, pos: int, repeats: list[Repeat]

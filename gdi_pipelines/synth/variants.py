@@ -6,8 +6,9 @@ inversions; sites that cannot be expressed in 37 are left out.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +32,7 @@ from gdi_pipelines.synth.vcf_format import (
     vcf_header,
 )
 
-BLOCK_RECORDS = 256
+BLOCK_GENOTYPES = 1 << 19  # records x samples simulated and formatted at once
 SHIFTED_FRACTION = 0.5  # of shiftable bi-allelic indels written right-shifted
 TRANCHE_FRACTION = 0.04
 LOW_QUAL = 30.0
@@ -62,15 +63,24 @@ def country_fst(seed: int, country: str) -> float:
     return 0.01 + 0.04 * (stream_entropy(seed, "fst", country) % 1000) / 1000
 
 
-def _country_freqs(rng: np.random.Generator, sites: list[Site], fst: float) -> list[np.ndarray]:
-    """Balding-Nichols (Dirichlet for multi-allelic) draw around the global frequencies."""
+def country_allele_frequencies(
+    catalogue: SiteCatalogue, seed: int, country: str, contig: Contig, window: int
+) -> tuple[list[Site], list[np.ndarray], np.random.Generator]:
+    """A window's sites and their frequencies in one country (REF first).
+
+    Balding-Nichols around the global frequencies (Dirichlet for multi-allelic sites), with the
+    country's Fst. Also returns the country's generator for further per-site choices.
+    """
+    sites = catalogue.sites(contig, window)
+    rng = rng_for(seed, "country-sites", country, contig.name, window)
+    fst = country_fst(seed, country)
     scale = (1 - fst) / fst
-    out = []
+    freqs = []
     for site in sites:
         alt = np.array(site.global_af)
-        alpha = np.concatenate([[1 - alt.sum()], alt]) * scale
-        out.append(np.maximum(rng.dirichlet(alpha), 1e-4))
-    return [f / f.sum() for f in out]
+        draw = np.maximum(rng.dirichlet(np.concatenate([[1 - alt.sum()], alt]) * scale), 1e-4)
+        freqs.append(draw / draw.sum())
+    return sites, freqs, rng
 
 
 def _ploidy_class(contig: Contig, pos: int) -> str:
@@ -95,13 +105,12 @@ def _windows(contig: Contig, build: str, catalogue: SiteCatalogue) -> Iterator[t
 def _records(
     catalogue: SiteCatalogue, profile: CountryProfile, contig: Contig, seed: int
 ) -> Iterator[Record]:
-    fst = country_fst(seed, profile.country)
     chrom = profile.contig_name(contig.name)
     seq = catalogue.upper_seq(contig)
     for window, block in _windows(contig, profile.build, catalogue):
-        sites = catalogue.sites(contig, window)
-        rng = rng_for(seed, "country-sites", profile.country, contig.name, window)
-        freqs = _country_freqs(rng, sites, fst)
+        sites, freqs, rng = country_allele_frequencies(
+            catalogue, seed, profile.country, contig, window
+        )
         shift_draws = rng.random((len(sites), 2))
         chosen = []
         for site, freq, (u_shift, u_steps) in zip(sites, freqs, shift_draws, strict=True):
@@ -126,13 +135,13 @@ def _project(record: Record, block: AlignedBlock) -> Record | None:
         return None
     if not block.inverted:
         pos = block.start37 + record.pos - block.start38
-        return Record(**{**record.__dict__, "pos": pos})
+        return replace(record, pos=pos)
     if len(record.ref) != 1 or record.site.is_indel:
         return None
     pos = block.start37 + (block.end38 - record.pos - 1)
     ref = record.ref.translate(_COMPLEMENT)
     alts = tuple(a.translate(_COMPLEMENT) for a in record.alts)
-    return Record(**{**record.__dict__, "pos": pos, "ref": ref, "alts": alts, "strand": "-"})
+    return replace(record, pos=pos, ref=ref, alts=alts, strand="-")
 
 
 def _filters(rng: np.random.Generator, qual: np.ndarray, records: list[Record]) -> list[str]:
@@ -184,11 +193,10 @@ def _truth_rows(records: list[Record], samples: BatchSamples, build: str) -> lis
     rows = []
     for r in records:
         for i, (alt, truth) in enumerate(zip(r.alts, r.site.truth, strict=True)):
-            source = (r.chrom, r.pos + 1, r.ref, alt, i + 1, len(r.alts))
-            rows.append(
-                (samples.country, samples.batch_id, build, *source, int(r.left_aligned), r.strand)
-                + (r.site.contig, truth.pos + 1, truth.ref, truth.alt)
-            )
+            batch = (samples.country, samples.batch_id, build)
+            source = (r.chrom, r.pos + 1, r.ref, alt, i + 1, len(r.alts), int(r.left_aligned))
+            normalised = (r.site.contig, truth.pos + 1, truth.ref, truth.alt)
+            rows.append((*batch, *source, r.strand, *normalised))
     return rows
 
 
@@ -214,18 +222,15 @@ def write_batch_vcf(
     path.parent.mkdir(parents=True, exist_ok=True)
     n_records = 0
     block_index = 0
+    block_records = max(8, min(256, BLOCK_GENOTYPES // len(samples.sample_ids)))
     with BgzfWriter(path, level=COMPRESS_LEVEL) as out:
         out.write(header)
         for contig in contigs:
-            pending: list[Record] = []
             records = _records(catalogue, profile, contig, seed)
-            while True:
-                pending = [r for _, r in zip(range(BLOCK_RECORDS), records, strict=False)]
-                if not pending:
-                    break
+            while block := list(itertools.islice(records, block_records)):
                 rng = rng_for(seed, "genotypes", samples.country, samples.batch_id, block_index)
                 block_index += 1
-                lines, kept = _block_lines(pending, samples, rng)
+                lines, kept = _block_lines(block, samples, rng)
                 out.write(b"".join(lines))
                 n_records += len(kept)
                 if truth is not None:

@@ -1,0 +1,4 @@
+"""`gdi synth`: deterministic synthetic national cohorts (reference, landing zone, truth).
+
+The entry point is `gdi_pipelines.synth.cohort.generate_cohort`.
+"""
