@@ -68,7 +68,7 @@ def simulate_block(
     a2[missing & (ploidy == 2)] = MISSING
 
     scale = np.array([DEPTH_SCALE[c] for c in ploidy_class], dtype=np.float32)[:, None]
-    site_factor = rng.gamma(5.0, 0.2, size=(n_rec, 1)).astype(np.float32)
+    site_factor = rng.gamma(12.0, 1 / 12.0, size=(n_rec, 1)).astype(np.float32)
     depth = mean_depth.astype(np.float32)[None, :] * site_factor * scale
     dp = _normal_counts(rng, depth, depth)
     errors = (u[1] < dp * SEQ_ERROR).astype(np.int32)  # at most one error read

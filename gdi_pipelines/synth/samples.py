@@ -32,5 +32,5 @@ def batch_samples(seed: int, country: str, batch_index: int, n_samples: int) -> 
     numbers = batch_index * 3 * n_samples + np.cumsum(rng.integers(1, 4, size=n_samples))
     ids = tuple(f"{country}-LAB-{int(n):06d}" for n in numbers)
     is_male = rng.random(n_samples) < 0.5
-    depth = np.maximum(rng.gamma(6.0, 32.0 / 6.0, size=n_samples), 4.0)
+    depth = np.maximum(rng.gamma(16.0, 32.0 / 16.0, size=n_samples), 12.0)  # ~30x WGS
     return BatchSamples(country, batch_id_of(batch_index), batch_index, ids, is_male, depth)
