@@ -1,12 +1,13 @@
 """`clinical_phenotypes`: three national clinical formats into one validated model."""
 
+import warnings
 from datetime import UTC, datetime
 
 import dagster as dg
 import polars as pl
 
 from gdi_pipelines.config.locations import join_uri
-from gdi_pipelines.defs.gating import check_specs, gate_and_publish
+from gdi_pipelines.defs.gating import check_result, check_specs, gate_and_publish
 from gdi_pipelines.defs.partitions import country_batch
 from gdi_pipelines.defs.resources import PlatformResource
 from gdi_pipelines.domain.clinical import (
@@ -23,6 +24,7 @@ from gdi_pipelines.domain.clinical import (
 )
 from gdi_pipelines.domain.manifest import FileFormat, FileKind
 from gdi_pipelines.domain.pseudonym import Redactor, pseudonymise
+from gdi_pipelines.storage.delta import TableRef
 from gdi_pipelines.storage.landing import batch_uri, read_manifest
 from gdi_pipelines.storage.objectstore import store_for
 from gdi_pipelines.storage.publish import PartitionPublisher
@@ -166,4 +168,31 @@ def build_clinical_defs(partitions: dg.MultiPartitionsDefinition) -> dg.Definiti
         rejects_publisher.stage(rejected)
         rejects_publisher.publish()
 
-    return dg.Definitions(assets=[clinical_phenotypes])
+    # partitioned asset checks are a Dagster preview feature; we rely on it knowingly
+    warnings.filterwarnings("ignore", "Specifying a partitions_def on an AssetCheckSpec")
+
+    @dg.asset_check(
+        asset=clinical_phenotypes,
+        name=gates.GENOTYPES,
+        description=gates.GENOTYPES_DESCRIPTION,
+        additional_deps=["harmonised_variants"],
+        partitions_def=partitions,
+    )
+    def persons_match_genotyped_samples(
+        context: dg.AssetCheckExecutionContext, platform: PlatformResource
+    ) -> dg.AssetCheckResult:
+        keys = context.partition_key.keys_by_dimension
+        node = platform.node(keys["country"])
+        batch = pl.col("batch_id") == keys["batch"]
+        persons = TableRef(node.warehouse.child(TABLE)).scan().filter(batch)
+        genotyped = TableRef(node.warehouse.child("variant_samples")).scan().filter(batch)
+        return check_result(
+            gates.genotype_coverage(
+                set(persons.select("sample").collect()["sample"]),
+                set(genotyped.select("sample").collect()["sample"]),
+            )
+        )
+
+    return dg.Definitions(
+        assets=[clinical_phenotypes], asset_checks=[persons_match_genotyped_samples]
+    )

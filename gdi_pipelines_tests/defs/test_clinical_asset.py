@@ -11,7 +11,8 @@ import pytest
 
 from gdi_pipelines.config import load_settings
 from gdi_pipelines.defs.clinical import build_clinical_defs
-from gdi_pipelines.defs.partitions import country_batch_partitions
+from gdi_pipelines.defs.partitions import CountryBatch, country_batch_partitions
+from gdi_pipelines.defs.resources import PlatformResource
 from gdi_pipelines.domain.clinical.ontology import PHENOTYPIC_ABNORMALITY
 from gdi_pipelines.domain.pseudonym import pseudonymise
 from gdi_pipelines.storage.delta import TableRef
@@ -94,3 +95,34 @@ def test_malformed_file_is_rejected_and_the_rest_published(node):
     file_level = rejects.filter(pl.col("source_file") == "clinical/phenopackets/broken.json")
     assert file_level.height == 1
     assert "line 2" in file_level["reason"][0] and "not valid JSON" in file_level["reason"][0]
+
+
+def test_cross_check_against_genotyped_samples(node):
+    settings, instance, defs = node
+    samples = subject_ids()
+    folder = Path(settings.node("SE").landing.uri) / "b003"
+    write_batch(folder, "SE", "b003", samples, real_files())
+    pseudonyms = [pseudonymise(KEY.encode(), "SE", s) for s in samples]
+    genotyped = [*pseudonyms[1:], pseudonymise(KEY.encode(), "SE", "SE-LAB-ONLY-VCF")]
+    pl.DataFrame(
+        {
+            "country": "SE",
+            "batch_id": "b003",
+            "sample": genotyped,
+            "sex": "unknown",
+            "haploid_x_observed": False,
+        }
+    ).write_delta(settings.node("SE").warehouse.child("variant_samples").uri)
+    instance.add_dynamic_partitions("batches", ["b003"])
+    result = dg.materialize(
+        [*defs.assets, *defs.asset_checks],
+        instance=instance,
+        partition_key=CountryBatch("SE", "b003").key,
+        resources={"platform": PlatformResource()},
+    )
+    cross = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    check = cross["persons_match_genotyped_samples"]
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    assert check.metadata["persons_without_genotypes"].value == 1
+    assert check.metadata["genotyped_without_record"].value == 1
+    assert pseudonyms[0] in check.metadata["failures"].value

@@ -19,6 +19,7 @@ CODES = "only_valid_ontology_codes"
 NO_IDENTIFIERS = "no_national_identifiers"
 COVERAGE = "manifest_samples_have_clinical_records"
 REJECTS = "no_rejected_records"
+GENOTYPES = "persons_match_genotyped_samples"
 
 CHECKS = (
     (PSEUDONYMS, Severity.ERROR, "every person is keyed by a node pseudonym"),
@@ -129,3 +130,23 @@ def rejects(reject_rows: pl.DataFrame) -> CheckOutcome:
     ]
     replaced = reject_rows.height - rejected.height
     return _outcome(REJECTS, failures, Severity.WARN, rejected=len(failures), replaced=replaced)
+
+
+GENOTYPES_DESCRIPTION = "every person has genotypes and every genotyped sample a clinical record"
+
+
+def genotype_coverage(persons: set[str], genotyped: set[str]) -> CheckOutcome:
+    """Cross-asset: pseudonyms of clinical_phenotypes vs those of the batch's VCF samples."""
+    failures = [f"person {p}: clinical record, no genotypes" for p in sorted(persons - genotyped)]
+    failures += [f"sample {p}: genotypes, no clinical record" for p in sorted(genotyped - persons)]
+    return CheckOutcome(
+        GENOTYPES,
+        not failures,
+        Severity.WARN,
+        GENOTYPES_DESCRIPTION,
+        {
+            "persons_without_genotypes": len(persons - genotyped),
+            "genotyped_without_record": len(genotyped - persons),
+        },
+        tuple(failures),
+    )
