@@ -7,6 +7,7 @@ import dagster as dg
 import polars as pl
 
 from gdi_pipelines.config.locations import join_uri
+from gdi_pipelines.defs.expectations import suite_checks, validate_staged
 from gdi_pipelines.defs.gating import check_result, check_specs, gate_and_publish
 from gdi_pipelines.defs.partitions import country_batch
 from gdi_pipelines.defs.resources import PlatformResource
@@ -92,7 +93,7 @@ def build_clinical_defs(partitions: dg.MultiPartitionsDefinition) -> dg.Definiti
         group_name="clinical",
         kinds={"delta", "polars"},
         owners=["team:clinical-data"],
-        check_specs=check_specs(TABLE, gates.CHECKS),
+        check_specs=check_specs(TABLE, gates.CHECKS + suite_checks(TABLE)),
         description=(
             "One row per person from the batch's clinical export (Phenopackets v2, national CSV, "
             "FHIR R4), validated against HPO and WHO ICD-10, keyed by the node pseudonym. "
@@ -152,6 +153,15 @@ def build_clinical_defs(partitions: dg.MultiPartitionsDefinition) -> dg.Definiti
             gates.ontology_codes(staged),
             gates.no_identifiers(staged, list(pseudonyms)),
             gates.coverage(staged, list(pseudonyms.values())),
+            *validate_staged(
+                publisher.staged(),
+                TABLE,
+                {"expected_rows": len(manifest.samples)},
+                node.warehouse,
+                where.batch_id,
+                context.run_id,
+                context.log,
+            ),
             gates.rejects(rejected),
         ]
         yield from gate_and_publish(

@@ -23,6 +23,8 @@ def check_specs(asset: str, checks: Sequence[tuple[str, Severity, str]]) -> list
 
 def check_result(outcome: CheckOutcome) -> dg.AssetCheckResult:
     metadata: dict[str, object] = dict(outcome.figures)
+    if "data_docs" in metadata:
+        metadata["data_docs"] = dg.MetadataValue.path(str(metadata["data_docs"]))
     if outcome.failures:
         listed = outcome.failures[:MAX_LISTED_FAILURES]
         more = len(outcome.failures) - len(listed)

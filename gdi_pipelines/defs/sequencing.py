@@ -6,6 +6,7 @@ import dagster as dg
 import polars as pl
 
 from gdi_pipelines.config.locations import join_uri
+from gdi_pipelines.defs.expectations import suite_checks, validate_staged
 from gdi_pipelines.defs.gating import check_specs, gate_and_publish
 from gdi_pipelines.defs.partitions import country_batch
 from gdi_pipelines.defs.resources import PlatformResource
@@ -72,7 +73,7 @@ def build_sequencing_defs(partitions: dg.MultiPartitionsDefinition) -> dg.Defini
         group_name="sequencing",
         kinds={"delta", "polars", "fastq"},
         owners=["team:sequencing-platform"],
-        check_specs=check_specs(TABLE, gates.CHECKS),
+        check_specs=check_specs(TABLE, gates.CHECKS + suite_checks(TABLE)),
         description=(
             "One row per landed sequencing file: checksum verified against the manifest and read "
             "QC (counts, quality, GC, lengths). Published per country x batch partition only when "
@@ -127,6 +128,15 @@ def build_sequencing_defs(partitions: dg.MultiPartitionsDefinition) -> dg.Defini
             gates.files_intact(staged),
             gates.samples_sequenced(staged, [pseudonyms[s.sample_id] for s in manifest.samples]),
             gates.read_quality(staged, config.min_q30_fraction, config.min_mean_base_quality),
+            *validate_staged(
+                publisher.staged(),
+                TABLE,
+                {"expected_rows": len(gates.sequencing_entries(manifest))},
+                node.warehouse,
+                where.batch_id,
+                context.run_id,
+                context.log,
+            ),
             gates.unlisted_files({redact(f.path) for f in manifest.files}, landed, MANIFEST_NAME),
         ]
         yield from gate_and_publish(

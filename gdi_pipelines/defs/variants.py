@@ -13,6 +13,7 @@ import dagster as dg
 import polars as pl
 
 from gdi_pipelines.config.locations import join_uri
+from gdi_pipelines.defs.expectations import suite_checks, validate_staged
 from gdi_pipelines.defs.gating import check_specs, gate_and_publish
 from gdi_pipelines.defs.partitions import country_batch
 from gdi_pipelines.defs.resources import PlatformResource
@@ -42,7 +43,11 @@ REJECTS_TABLE = "variant_rejects"
 SAMPLES_TABLE = "variant_samples"
 TARGET_BUILD = "GRCh38"
 VCF_INTACT = "vcf_present_and_intact"
-CHECKS = ((VCF_INTACT, Severity.ERROR, "the batch's VCF landed with its checksum"), *gates.CHECKS)
+CHECKS = (
+    (VCF_INTACT, Severity.ERROR, "the batch's VCF landed with its checksum"),
+    *gates.CHECKS,
+    *suite_checks(TABLE),
+)
 
 _KEYS = {"country": pl.String, "batch_id": pl.String}
 SCHEMA = pl.Schema({**_KEYS, **CALL_SCHEMA})
@@ -224,6 +229,15 @@ def build_variants_defs(partitions: dg.MultiPartitionsDefinition) -> dg.Definiti
         )
         outcomes = [vcf_check, *variant_gates(staged, stats, reasons, harmonise_config, config)]
         outcomes.append(gates.samples_match(header_samples, list(pseudonyms.values())))
+        outcomes += validate_staged(
+            staged,
+            TABLE,
+            {"expected_samples": len(manifest.samples)},
+            node.warehouse,
+            where.batch_id,
+            context.run_id,
+            context.log,
+        )
         yield from gate_and_publish(
             context,
             publishers[TABLE],
