@@ -5,6 +5,7 @@ import dagster as dg
 from gdi_pipelines.config import load_settings
 from gdi_pipelines.defs.clinical import build_clinical_defs
 from gdi_pipelines.defs.jobs import ingest_job
+from gdi_pipelines.defs.maintenance import delta_maintenance, weekly_maintenance
 from gdi_pipelines.defs.partitions import country_batch_partitions
 from gdi_pipelines.defs.resources import platform_resource_from_env
 from gdi_pipelines.defs.sensors import landing_zone_sensor
@@ -19,7 +20,8 @@ def build_definitions(countries: tuple[str, ...]) -> dg.Definitions:
         build_clinical_defs(partitions),
         build_variants_defs(partitions),
         dg.Definitions(
-            jobs=[ingest_job(partitions)],
+            jobs=[ingest_job(partitions), delta_maintenance],
+            schedules=[weekly_maintenance],
             sensors=[landing_zone_sensor()],
             resources={"platform": platform_resource_from_env()},
         ),
