@@ -11,6 +11,7 @@ from gdi_pipelines.config import load_settings
 from gdi_pipelines.defs.partitions import CountryBatch
 from gdi_pipelines.defs.resources import PlatformResource
 from gdi_pipelines.defs.sensors import landing_zone_sensor
+from gdi_pipelines.storage.objectstore import S3Store
 from gdi_pipelines_tests.defs.landing_fixtures import write_batch
 
 FASTQ = b"@r1\nACGT\n+\nIIII\n"
@@ -74,3 +75,22 @@ def test_relanded_batch_runs_again(landing: Path):
     second = tick(instance, first.cursor)
     assert len(second.run_requests) == 1
     assert second.run_requests[0].run_key != first.run_requests[0].run_key
+
+
+def test_sensor_on_an_s3_landing_zone(s3_env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    bucket = s3_env.new_bucket()
+    monkeypatch.setenv("GDI_LANDING_URI", f"s3://{bucket}/landing")
+    monkeypatch.setenv("GDI_COUNTRIES", "SE")
+    node = load_settings().node("SE")
+    store = S3Store(node.landing.s3)
+    local = land(tmp_path, "SE", "b001")
+    instance = dg.DagsterInstance.ephemeral()
+    store.write_bytes(f"{node.landing.uri}/b001/reads/s1_R1.fastq", FASTQ)  # manifest not yet
+    assert tick(instance, None).run_requests == []
+    store.upload_tree(local, f"{node.landing.uri}/b001")  # manifest uploaded last
+    ready = tick(instance, None)
+    assert [str(r.partition_key) for r in ready.run_requests] == [
+        str(CountryBatch("SE", "b001").key)
+    ]
+    instance.add_dynamic_partitions("batches", ["b001"])
+    assert tick(instance, ready.cursor).run_requests == []
