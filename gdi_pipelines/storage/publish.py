@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import polars as pl
 import pyarrow as pa
-from deltalake import write_deltalake
-from deltalake.exceptions import CommitFailedError
+from deltalake import CommitProperties, DeltaTable, write_deltalake
+from deltalake.exceptions import CommitFailedError, TableNotFoundError
 
 from gdi_pipelines.config.locations import Location
 from gdi_pipelines.storage.delta import TableRef, sql_predicate
@@ -79,27 +79,38 @@ class PartitionPublisher:
         return self.staging.scan()
 
     def publish(self) -> PublishResult:
-        """Replace the partition in the target table with the staged rows, in one commit."""
+        """Replace the partition in the target table with the staged rows, in one commit.
+
+        Publishers of other partitions committing meanwhile are rebased by deltalake; one that
+        conflicts (same partition) raises CommitFailedError and is retried on a fresh snapshot.
+        The first publish creates the table and must land as version 0: deltalake would rebase a
+        losing creator without any conflict check (appending to a partition another publisher
+        just replaced), so that write gets no commit retries and is redone as an overwrite.
+        The version returned is this publish's own commit, not whatever the table reached since.
+        """
         staged = self.staged()
         for attempt in range(1, COMMIT_ATTEMPTS + 1):
-            exists = self.target.version() is not None
+            table = self._open_target()
             try:
                 write_deltalake(
-                    self.target.uri,
+                    table if table is not None else self.target.uri,
                     _arrow_stream(staged, self.schema),
-                    mode="overwrite" if exists else "append",
-                    predicate=sql_predicate(self.partition) if exists else None,
+                    mode="overwrite",
+                    predicate=sql_predicate(self.partition),
                     partition_by=self.partition_by,
                     storage_options=self.target.options,
+                    commit_properties=CommitProperties(max_commit_retries=0)
+                    if table is None
+                    else None,
                 )
                 break
             except CommitFailedError:
                 if attempt == COMMIT_ATTEMPTS:
                     raise
                 time.sleep(0.2 * 2**attempt)
+        # a DeltaTable written through holds the state of its own commit
+        version = 0 if table is None else table.version()
         store_for(self.staging.location).delete_prefix(self.staging.uri)
-        version = self.target.version()
-        assert version is not None
         partition_rows = (
             self.target.scan(version)
             .filter(*(pl.col(k) == v for k, v in self.partition.items()))
@@ -108,6 +119,12 @@ class PartitionPublisher:
             .item()
         )
         return PublishResult(self.target.uri, version, self.rows_staged, partition_rows)
+
+    def _open_target(self) -> DeltaTable | None:
+        try:
+            return DeltaTable(self.target.uri, storage_options=self.target.options)
+        except TableNotFoundError:
+            return None
 
     def quarantine(self, report: dict) -> str:
         """Move the staged data and a JSON report to quarantine; return its URI."""
