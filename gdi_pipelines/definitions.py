@@ -13,7 +13,15 @@ from gdi_pipelines.defs.sequencing import build_sequencing_defs
 from gdi_pipelines.defs.variants import build_variants_defs
 
 
-def build_definitions(countries: tuple[str, ...]) -> dg.Definitions:
+def _executor(name: str) -> dg.ExecutorDefinition:
+    if name == "k8s":
+        from dagster_k8s import k8s_job_executor  # only deployments on Kubernetes need it
+
+        return k8s_job_executor
+    return dg.in_process_executor if name == "in_process" else dg.multiprocess_executor
+
+
+def build_definitions(countries: tuple[str, ...], executor: str = "multiprocess") -> dg.Definitions:
     partitions = country_batch_partitions(countries)
     return dg.Definitions.merge(
         build_sequencing_defs(partitions),
@@ -24,10 +32,12 @@ def build_definitions(countries: tuple[str, ...]) -> dg.Definitions:
             schedules=[weekly_maintenance],
             sensors=[landing_zone_sensor()],
             resources={"platform": platform_resource_from_env()},
+            executor=_executor(executor),
         ),
     )
 
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    return build_definitions(load_settings().countries)
+    settings = load_settings()
+    return build_definitions(settings.countries, settings.executor)

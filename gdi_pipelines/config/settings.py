@@ -20,6 +20,8 @@ from gdi_pipelines.config.locations import (
 )
 from gdi_pipelines.config.nodes import NodeConfig, load_nodes
 
+EXECUTORS = ("in_process", "multiprocess", "k8s")
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -29,6 +31,7 @@ class Settings:
     reference: Location
     dagster_home: str
     nodes: tuple[NodeConfig, ...]
+    executor: str = "multiprocess"  # GDI_EXECUTOR: in_process, multiprocess or k8s
 
     @property
     def countries(self) -> tuple[str, ...]:
@@ -79,7 +82,10 @@ def load_settings(
         for loc, what in ((node.landing, "landing_uri"), (node.warehouse, "warehouse_uri")):
             if not loc.is_s3:
                 check_local_root(loc.uri, f"node {node.country} {what}")
-    return Settings(home, landing, warehouse, reference, dagster_home, nodes)
+    executor = env.get("GDI_EXECUTOR") or "multiprocess"
+    if executor not in EXECUTORS:
+        raise ConfigError(f"GDI_EXECUTOR: {executor!r} is not one of {', '.join(EXECUTORS)}")
+    return Settings(home, landing, warehouse, reference, dagster_home, nodes, executor)
 
 
 def pseudonym_key(settings: Settings, country: str, environ: Mapping[str, str]) -> bytes:

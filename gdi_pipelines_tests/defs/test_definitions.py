@@ -60,3 +60,23 @@ def test_dagster_refuses_a_bad_setting_naming_it(gdi_home: Path):
     assert (
         "GDI_COUNTRIES: 'XX' is not an ISO 3166-1 alpha-2 country code" in done.stdout + done.stderr
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "executor"),
+    [("multiprocess", "multiprocess"), ("in_process", "in_process"), ("k8s", "k8s")],
+)
+def test_executor_follows_the_setting(monkeypatch: pytest.MonkeyPatch, name: str, executor: str):
+    monkeypatch.setenv("GDI_EXECUTOR", name)
+    from gdi_pipelines.definitions import defs
+
+    job = defs().resolve_job_def(INGEST_JOB)
+    assert job.executor_def.name == executor
+
+
+def test_unknown_executor_is_refused(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("GDI_EXECUTOR", "spark")
+    from gdi_pipelines.config import ConfigError, load_settings
+
+    with pytest.raises(ConfigError, match=r"^GDI_EXECUTOR: 'spark' is not one of"):
+        load_settings()
