@@ -13,6 +13,7 @@ NODE_TABLES = (
     "harmonised_variants",
     "variant_rejects",
     "variant_samples",
+    "variant_sites",
     "clinical_phenotypes",
     "clinical_rejects",
 )

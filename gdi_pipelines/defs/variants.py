@@ -26,6 +26,7 @@ from gdi_pipelines.domain.variants.harmonise import (
     CALL_SCHEMA,
     REJECT_SCHEMA,
     SAMPLE_SCHEMA,
+    SITE_SCHEMA,
     HarmoniseConfig,
     combine_samples,
     harmonise_vcf,
@@ -41,6 +42,7 @@ from gdi_pipelines.storage.reference_catalogue import load_catalogue
 TABLE = "harmonised_variants"
 REJECTS_TABLE = "variant_rejects"
 SAMPLES_TABLE = "variant_samples"
+SITES_TABLE = "variant_sites"
 TARGET_BUILD = "GRCh38"
 VCF_INTACT = "vcf_present_and_intact"
 CHECKS = (
@@ -53,6 +55,7 @@ _KEYS = {"country": pl.String, "batch_id": pl.String}
 SCHEMA = pl.Schema({**_KEYS, **CALL_SCHEMA})
 REJECTS_SCHEMA = pl.Schema({**_KEYS, **REJECT_SCHEMA})
 SAMPLES_SCHEMA = pl.Schema({**_KEYS, **SAMPLE_SCHEMA})
+SITES_SCHEMA = pl.Schema({**_KEYS, **SITE_SCHEMA})
 DESCRIPTIONS = {
     "sample": "keyed pseudonym of the sample",
     "chrom": "GRCh38 contig, canonical name (chr1..chr22, chrX, chrY, chrM)",
@@ -139,7 +142,8 @@ def build_variants_defs(partitions: dg.MultiPartitionsDefinition) -> dg.Definiti
             "left-aligned as `bcftools norm -m -any -f`, GRCh37 lifted over with the UCSC chain, "
             "GQ/DP-masked, sex ploidy applied, samples pseudonymised. Long format: one row per "
             "non-hom-ref call or no-call; hom-ref is implied. Delta-partitioned by batch_id and "
-            f"chrom. Rejects in `{REJECTS_TABLE}`, the sample list in `{SAMPLES_TABLE}`."
+            f"chrom. Rejects in `{REJECTS_TABLE}`, the sample list in `{SAMPLES_TABLE}`, every "
+            f"harmonised site (hom-ref everywhere included, for exact AN) in `{SITES_TABLE}`."
         ),
     )
     def harmonised_variants(
@@ -186,6 +190,7 @@ def build_variants_defs(partitions: dg.MultiPartitionsDefinition) -> dg.Definiti
                 (TABLE, SCHEMA),
                 (REJECTS_TABLE, REJECTS_SCHEMA),
                 (SAMPLES_TABLE, SAMPLES_SCHEMA),
+                (SITES_TABLE, SITES_SCHEMA),
             )
         }
         store = store_for(node.landing)
@@ -213,6 +218,9 @@ def build_variants_defs(partitions: dg.MultiPartitionsDefinition) -> dg.Definiti
                 )
                 publishers[REJECTS_TABLE].stage(_with_keys(rejects, where.country, where.batch_id))
                 sample_frames.append(chunk.samples)
+                publishers[SITES_TABLE].stage(
+                    _with_keys(chunk.sites, where.country, where.batch_id)
+                )
         samples = (
             combine_samples(sample_frames) if sample_frames else pl.DataFrame(schema=SAMPLE_SCHEMA)
         )
@@ -246,6 +254,7 @@ def build_variants_defs(partitions: dg.MultiPartitionsDefinition) -> dg.Definiti
         )
         publishers[REJECTS_TABLE].publish()
         publishers[SAMPLES_TABLE].publish()
+        publishers[SITES_TABLE].publish()
 
     return dg.Definitions(assets=[harmonised_variants])
 

@@ -105,6 +105,9 @@ def test_published_calls_equal_bcftools_lifted_by_pyliftover(node):
     assert calls.select((pl.col("variant_id") == key).all()).item()
     rejects = TableRef(warehouse.child("variant_rejects")).read()
     assert rejects["reason"].to_list() == ["symbolic_allele"]
+    sites = TableRef(warehouse.child("variant_sites")).read()
+    assert set(sites["variant_id"]) >= set(calls["variant_id"])
+    assert sites["variant_id"].is_unique().all()
     listed = TableRef(warehouse.child("variant_samples")).read()
     assert set(listed["sample"]) == set(by_pseudonym)
     checks = {e.check_name: e for e in result.get_asset_check_evaluations()}

@@ -7,6 +7,8 @@ low-quality calls and apply sex ploidy. Each chunk yields:
   hom-ref is implied for every (sample, variant) not listed. Besides the GDI columns it keeps
   the split allele depths (`ad_ref`, `ad_alt`) for allele-balance checks downstream. Phase is
   not kept.
+- `sites`: one row per harmonised (non-rejected) bi-allelic variant row, whether or not any
+  sample carries it: what the batch genotyped, so that hom-ref can be implied exactly (AN).
 - `rejects`: one row per (record, ALT) that could not be harmonised, with its reason.
 - `samples`: the samples (pseudonyms) with their sex and whether a haploid-coded chrX non-PAR
   call was seen in the chunk; `combine_samples` folds these over a whole batch.
@@ -75,6 +77,15 @@ REJECT_SCHEMA = {
     "reason": pl.String,
 }
 SAMPLE_SCHEMA = {"sample": pl.String, "sex": pl.String, "haploid_x_observed": pl.Boolean}
+SITE_SCHEMA = {
+    "chrom": pl.String,
+    "pos": pl.Int64,
+    "ref": pl.String,
+    "alt": pl.String,
+    "variant_id": pl.String,
+    "filter_pass": pl.Boolean,  # the record's FILTER is PASS or missing
+    "source_build": pl.String,
+}
 
 
 @dataclass(frozen=True)
@@ -98,6 +109,7 @@ class HarmonisedChunk:
     rejects: pl.DataFrame
     samples: pl.DataFrame
     stats: dict[str, int]
+    sites: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=SITE_SCHEMA))
 
 
 @dataclass
@@ -202,7 +214,8 @@ def _harmonise_chunk(chunk: RecordChunk, ctx: _Context) -> HarmonisedChunk:
     stats["masked_calls"] = mask_low_quality(dosage, ploidy, gq, dp, config.thresholds)
     haploid_x = (haploid_coded(gt) & (region == PloidyRegion.X_NONPAR)[:, None]).any(axis=0)
 
-    calls = _long_calls(chunk, rows, source_alt, good, ctx, (dosage, ploidy, gq, dp, ad))
+    variants = _variants(chunk, rows, source_alt, good, ctx)
+    calls = _long_calls(variants, ctx, (dosage, ploidy, gq, dp, ad))
     stats["calls"] = calls.height
     rejects = _rejects(chunk, rows, source_alt, ctx)
     stats["rejected_rows"] = rejects.height
@@ -210,7 +223,8 @@ def _harmonise_chunk(chunk: RecordChunk, ctx: _Context) -> HarmonisedChunk:
         {"sample": ctx.samples, "sex": ctx.sex_names, "haploid_x_observed": haploid_x},
         schema=SAMPLE_SCHEMA,
     )
-    return HarmonisedChunk(calls, rejects, samples, stats)
+    sites = variants.select(list(SITE_SCHEMA)).cast(SITE_SCHEMA)
+    return HarmonisedChunk(calls, rejects, samples, stats, sites)
 
 
 def _split_depths(chunk: RecordChunk, record: np.ndarray, allele: np.ndarray) -> np.ndarray:
@@ -219,10 +233,8 @@ def _split_depths(chunk: RecordChunk, record: np.ndarray, allele: np.ndarray) ->
     return split_number_r(chunk.ad, record, allele)
 
 
-def _long_calls(chunk, rows, source_alt, good, ctx, per_call) -> pl.DataFrame:
-    """Calls that are not hom-ref (no-calls included), with their variant's columns."""
-    dosage, ploidy, gq, dp, ad = per_call
-    emit_row, emit_sample = np.nonzero((ploidy > 0) & (dosage != 0))
+def _variants(chunk, rows, source_alt, good, ctx) -> pl.DataFrame:
+    """One row per harmonised variant row: the columns its calls share."""
     record = rows.record[good]
     filters = [chunk.filters[r] for r in record]
     variants = pl.DataFrame(
@@ -240,6 +252,16 @@ def _long_calls(chunk, rows, source_alt, good, ctx, per_call) -> pl.DataFrame:
         },
         schema_overrides={"filter": pl.String},
     )
+    return variants.with_columns(
+        source_build=pl.lit(ctx.config.source_build, dtype=pl.String),
+        variant_id=pl.concat_str(["chrom", "pos", "ref", "alt"], separator="-"),
+    )
+
+
+def _long_calls(variants: pl.DataFrame, ctx: _Context, per_call) -> pl.DataFrame:
+    """Calls that are not hom-ref (no-calls included), with their variant's columns."""
+    dosage, ploidy, gq, dp, ad = per_call
+    emit_row, emit_sample = np.nonzero((ploidy > 0) & (dosage != 0))
 
     def nullable(values: np.ndarray, missing: int, dtype) -> pl.Series:
         series = pl.Series(values, dtype=dtype)
@@ -254,8 +276,6 @@ def _long_calls(chunk, rows, source_alt, good, ctx, per_call) -> pl.DataFrame:
         dp=nullable(dp[cell], MISSING, pl.Int32),
         ad_ref=nullable(ad[:, :, 0][cell], MISSING, pl.Int32),
         ad_alt=nullable(ad[:, :, 1][cell], MISSING, pl.Int32),
-        source_build=pl.lit(ctx.config.source_build),
-        variant_id=pl.concat_str(["chrom", "pos", "ref", "alt"], separator="-"),
     )
     return calls.select(list(CALL_SCHEMA)).cast(CALL_SCHEMA)
 

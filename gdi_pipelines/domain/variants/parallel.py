@@ -2,8 +2,8 @@
 
 Shards are position ranges of each contig in the file's index; a record belongs to the shard
 holding its POS (region queries also return records that merely overlap, so each shard filters
-on POS). The union of the shards' output equals one process's output; rejects differ only in
-their locator (`region`, and `record_index` counted within the shard).
+on POS). The union of the shards' output (calls, sites, samples) equals one process's output;
+rejects differ only in their locator (`region`, and `record_index` counted within the shard).
 
 `spawn` rather than `fork`: htslib/pysam handles and thread pools do not survive a fork. The
 `pseudonymise` callable must therefore pickle: a module-level function or a
@@ -26,6 +26,7 @@ from gdi_pipelines.domain.variants.harmonise import (
     CALL_SCHEMA,
     REJECT_SCHEMA,
     SAMPLE_SCHEMA,
+    SITE_SCHEMA,
     HarmoniseConfig,
     HarmonisedChunk,
     combine_samples,
@@ -110,6 +111,7 @@ def _harmonise_shard(job: tuple) -> HarmonisedChunk:
             rejects=pl.DataFrame(schema=REJECT_SCHEMA),
             samples=pl.DataFrame(schema=SAMPLE_SCHEMA),
             stats={},
+            sites=pl.DataFrame(schema=SITE_SCHEMA),
         )
     stats: dict[str, int] = {}
     for chunk in chunks:
@@ -120,4 +122,5 @@ def _harmonise_shard(job: tuple) -> HarmonisedChunk:
         rejects=pl.concat([c.rejects for c in chunks]),
         samples=combine_samples(c.samples for c in chunks),
         stats=stats,
+        sites=pl.concat([c.sites for c in chunks]),
     )

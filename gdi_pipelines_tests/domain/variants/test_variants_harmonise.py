@@ -15,6 +15,7 @@ from gdi_pipelines.domain.pseudonym import is_pseudonym, pseudonymise
 from gdi_pipelines.domain.variants.harmonise import (
     CALL_SCHEMA,
     REJECT_SCHEMA,
+    SITE_SCHEMA,
     HarmoniseConfig,
     combine_samples,
     harmonise_vcf,
@@ -194,3 +195,55 @@ def test_configuration_errors_are_raised_before_reading() -> None:
     unknown = HarmoniseConfig(source_build="T2T", source_fasta=GRCH37_FASTA, target_build="T2T")
     with pytest.raises(ValueError, match="no PAR regions"):
         harmonise_vcf(BEAGLE, unknown, _identity)
+
+
+def _bcftools_norm_sites(vcf: Path, fasta: Path, region: str | None = None) -> set[tuple]:
+    """Distinct (chrom, pos, REF, ALT, FILTER is PASS) of `bcftools norm -m -any -f`,
+    symbolic/'*' ALTs left out (the harmoniser rejects them)."""
+    norm = ["norm", "-c", "x", "-m", "-any", "-f", str(fasta), "-Ou"]
+    norm += ["-r", region, str(vcf)] if region else [str(vcf)]
+    query = ["query", "-f", r"%CHROM\t%POS\t%REF\t%ALT\t%FILTER\n", "-"]
+    text = bcftools(*query, stdin=bcftools(*norm).stdout).stdout.decode()
+    sites = set()
+    for line in text.splitlines():
+        chrom, pos, ref, alt, filt = line.split("\t")
+        if alt[:1] not in ("<", "*", "."):
+            sites.add((f"chr{chrom}", int(pos), ref.upper(), alt.upper(), filt in ("PASS", ".")))
+    return sites
+
+
+@pytest.mark.parametrize(("vcf", "region"), [(BEAGLE, None), (HAPMAP, FASTA_REGION)])
+def test_sites_are_the_distinct_variants_of_bcftools_norm(vcf: Path, region: str | None) -> None:
+    _calls, _rejects, chunks = _run(vcf, SOURCE_ONLY, region=region)
+    sites = pl.concat([c.sites for c in chunks])
+    assert sites.schema == pl.Schema(SITE_SCHEMA)
+    ours = set(sites.select("chrom", "pos", "ref", "alt", "filter_pass").iter_rows())
+    expected = _bcftools_norm_sites(vcf, GRCH37_FASTA, region)
+    print(f"{vcf.name}: {len(ours)} sites vs bcftools {len(expected)}")
+    assert ours == expected
+    assert sites.height == len(ours)  # no duplicated records in these files
+    ids = sites.select(pl.format("{}-{}-{}-{}", "chrom", "pos", "ref", "alt")).to_series()
+    assert (ids == sites["variant_id"]).all() and (sites["source_build"] == "GRCh37").all()
+    # every call's variant is a site; a site need not have calls (all hom-ref)
+    called = set(_calls["variant_id"].unique())
+    assert called <= set(sites["variant_id"])
+
+
+def test_a_site_where_everyone_is_hom_ref_has_no_calls_but_is_a_site(tmp_path: Path) -> None:
+    fasta = write_fasta(tmp_path / "r.fa", {"22": "ACGTACGTAC" * 10})
+    records = [
+        ("22", 5, "A", "G", "PASS", ["0/0", "0/0"]),
+        ("22", 9, "A", "C,T", "LowQual", ["0/1", "0/0"]),
+        ("22", 13, "A", "<DEL>", "PASS", ["0/1", "0/0"]),
+    ]
+    vcf = write_vcf(tmp_path / "h.vcf.gz", records, ["s1", "s2"], {"22": 100})
+    config = HarmoniseConfig(source_build="GRCh37", source_fasta=fasta, target_build="GRCh37")
+    calls, rejects, chunks = _run(vcf, config)
+    (chunk,) = chunks
+    assert chunk.sites.select("variant_id", "filter_pass").rows() == [
+        ("chr22-5-A-G", True),
+        ("chr22-9-A-C", False),
+        ("chr22-9-A-T", False),
+    ]
+    assert calls["variant_id"].to_list() == ["chr22-9-A-C"]
+    assert rejects["alt"].to_list() == ["<DEL>"]

@@ -40,6 +40,9 @@ def test_sharded_pool_equals_one_process(vcf: Path, shard_length: int) -> None:
     assert _sorted(rejects).equals(_sorted(pl.concat([c.rejects for c in single]).drop(locator)))
     samples = combine_samples(c.samples for c in parallel)
     assert samples.equals(combine_samples(c.samples for c in single))
+    sites = pl.concat([c.sites for c in parallel])
+    assert sites.height > 0
+    assert _sorted(sites).equals(_sorted(pl.concat([c.sites for c in single])))
 
 
 def test_shards_cover_each_contig_from_its_first_record_and_end_open() -> None:

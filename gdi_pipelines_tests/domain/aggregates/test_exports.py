@@ -1,0 +1,93 @@
+"""Sites-only VCF accepted by bcftools without a warning, INFO == pooled figures; Beacon
+documents carry the pooled and the published country frequencies, nothing person-level."""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+import pytest
+
+from gdi_pipelines.domain.aggregates.exports import (
+    beacon_documents,
+    write_beacon_jsonl,
+    write_sites_vcf,
+)
+from gdi_pipelines.domain.aggregates.federation import pool_country_summaries
+from gdi_pipelines_tests.domain.aggregates.conftest import BUILD, Node
+from gdi_pipelines_tests.domain.aggregates.test_federation import CONFIG
+from gdi_pipelines_tests.domain.variants.variants_oracles import bcftools
+
+SOURCE = "GDI national node (test)"
+REFERENCE = "https://example.org/gdi/test"
+
+
+@pytest.fixture(scope="module")
+def pooled(beagle_node: Node) -> pl.DataFrame:
+    return pool_country_summaries(beagle_node.summaries, CONFIG)
+
+
+def test_sites_vcf_is_accepted_by_bcftools_and_equals_the_pooled_figures(pooled, tmp_path):
+    vcf = write_sites_vcf(pooled, tmp_path / "pooled.vcf.gz", BUILD, {"chr22": 51_304_566})
+    viewed = bcftools("view", str(vcf))
+    assert viewed.stderr == b"" and viewed.stdout.count(b"\n#CHROM") == 1
+    header = bcftools("view", "-h", str(vcf)).stdout.decode()
+    assert "##INFO=<ID=AF_AA," in header and "##INFO=<ID=AC_CC," in header
+    fields = ["AC", "AN", "AF", "nhomalt", "faf95", "AC_AA", "AN_AA", "AF_AA", "AC_CC"]
+    fmt = "%CHROM-%POS-%REF-%ALT\t%FILTER\t" + "\t".join(f"%INFO/{f}" for f in fields) + "\n"
+    query = bcftools("query", "-f", fmt, str(vcf))
+    assert query.stderr == b""
+    rows = [line.split("\t") for line in query.stdout.decode().splitlines()]
+    assert [r[0] for r in rows] == pooled["variant_id"].to_list()  # sorted like pooled
+    for row, expected in zip(rows, pooled.iter_rows(named=True), strict=True):
+        assert row[1] == ("PASS" if expected["filter_pass"] else "NotPassAll")
+        for text, field in zip(row[2:], fields, strict=True):
+            value = expected[field]
+            if value is None:
+                assert text == "."
+            elif isinstance(value, float):
+                assert abs(float(text) - value) <= 1e-5 * max(abs(value), 1e-30)
+            else:
+                assert int(text) == value
+    region = bcftools("view", "-H", "-r", "chr22:20000000-20010000", str(vcf)).stdout
+    in_region = pooled.filter(pl.col("pos").is_between(20_000_000, 20_010_000)).height
+    assert len(region.splitlines()) == in_region > 0  # the tabix index answers
+
+
+def test_beacon_documents_carry_pooled_and_published_country_frequencies(pooled, tmp_path):
+    documents = list(beacon_documents(pooled, SOURCE, REFERENCE, build=BUILD))
+    assert len(documents) == pooled.height
+    path = write_beacon_jsonl(iter(documents), tmp_path / "beacon.jsonl")
+    assert [json.loads(line) for line in path.read_text().splitlines()] == documents
+    for document, row in zip(documents, pooled.iter_rows(named=True), strict=True):
+        assert document["variantInternalId"] == row["variant_id"]
+        location = document["variation"]["location"]
+        assert location["sequence_id"] == "refseq:NC_000022.10"  # GRCh37 chr22
+        assert location["interval"]["start"]["value"] == row["pos"] - 1
+        (population,) = document["frequencyInPopulations"]
+        assert population["source"] == SOURCE and population["sourceReference"] == REFERENCE
+        by_name = {f["population"]: f for f in population["frequencies"]}
+        assert by_name["GDI"]["alleleCount"] == row["AC"]
+        assert by_name["GDI"]["alleleNumber"] == row["AN"]
+        assert by_name["GDI"]["alleleFrequency"] == row["AF"]
+        assert by_name["GDI"]["alleleCountHomozygous"] == row["nhomalt"]
+        shown = {c for c in ("AA", "BB", "CC") if row[f"AF_{c}"] is not None}
+        assert set(by_name) - {"GDI"} == shown and "CC" not in shown
+        for country in shown:
+            assert by_name[country]["alleleCount"] == row[f"AC_{country}"]
+            assert by_name[country]["alleleNumber"] == row[f"AN_{country}"]
+
+
+def test_no_person_level_data_in_any_export(beagle_node: Node, pooled, tmp_path) -> None:
+    vcf = write_sites_vcf(pooled, tmp_path / "p.vcf.gz", BUILD)
+    beacon = write_beacon_jsonl(beacon_documents(pooled, SOURCE, REFERENCE, BUILD), tmp_path / "b")
+    texts = [bcftools("view", str(vcf)).stdout.decode(), beacon.read_text()]
+    pseudonyms = set(beagle_node.harmonised.samples["sample"])
+    for text in texts:
+        assert not any(p in text for p in pseudonyms)
+        assert (
+            "FORMAT" not in text.split("#CHROM", 1)[-1].splitlines()[0]
+            if "#CHROM" in text
+            else True
+        )
+    assert '"sample' not in texts[1] and "genotype" not in texts[1].lower()
