@@ -7,9 +7,9 @@ import dagster as dg
 import polars as pl
 
 from gdi_pipelines.config.locations import join_uri
+from gdi_pipelines.defs.batch import open_batch
 from gdi_pipelines.defs.expectations import suite_checks, validate_staged
 from gdi_pipelines.defs.gating import check_result, check_specs, gate_and_publish
-from gdi_pipelines.defs.partitions import country_batch
 from gdi_pipelines.defs.resources import PlatformResource
 from gdi_pipelines.domain.clinical import (
     DEFAULT_MAPPINGS,
@@ -24,11 +24,8 @@ from gdi_pipelines.domain.clinical import (
     replacements_to_frame,
 )
 from gdi_pipelines.domain.manifest import FileFormat, FileKind
-from gdi_pipelines.domain.pseudonym import Redactor, pseudonymise
+from gdi_pipelines.domain.pseudonym import Redactor
 from gdi_pipelines.storage.delta import TableRef
-from gdi_pipelines.storage.landing import batch_uri, read_manifest
-from gdi_pipelines.storage.objectstore import store_for
-from gdi_pipelines.storage.publish import PartitionPublisher
 
 TABLE = "clinical_phenotypes"
 REJECTS_TABLE = "clinical_rejects"
@@ -103,16 +100,14 @@ def build_clinical_defs(partitions: dg.MultiPartitionsDefinition) -> dg.Definiti
     def clinical_phenotypes(
         context: dg.AssetExecutionContext, config: ClinicalConfig, platform: PlatformResource
     ):
-        where = country_batch(context)
-        node = platform.node(where.country)
-        manifest = read_manifest(node, where.batch_id)
-        key = platform.pseudonym_key(where.country)
-        pseudonyms = {
-            s.sample_id: pseudonymise(key, where.country, s.sample_id) for s in manifest.samples
-        }
-        redact = Redactor(pseudonyms)
-        store = store_for(node.landing)
-        folder = batch_uri(node, where.batch_id)
+        scope = open_batch(context, platform)
+        where, manifest = scope.where, scope.manifest
+        pseudonyms, redact, store, folder = (
+            scope.pseudonyms,
+            scope.redact,
+            scope.store,
+            scope.folder,
+        )
         files = []
         for entry in manifest.files_of(FileKind.CLINICAL):
             with store.open_read(join_uri(folder, entry.path)) as stream:
@@ -122,7 +117,7 @@ def build_clinical_defs(partitions: dg.MultiPartitionsDefinition) -> dg.Definiti
         mapping_key = config.csv_mapping or where.country
         batch = read_clinical_files(
             files,
-            pseudonymise=lambda sample_id: pseudonymise(key, where.country, sample_id),
+            pseudonymise=scope.pseudonymiser(),
             reference_year=datetime.now(UTC).year,
             csv_mapping=DEFAULT_MAPPINGS.get(mapping_key),
         )
@@ -135,15 +130,7 @@ def build_clinical_defs(partitions: dg.MultiPartitionsDefinition) -> dg.Definiti
             f"{len(files)} clinical file(s): {persons.height} persons, "
             f"{rejected.height} rejects or replacements"
         )
-        publisher = PartitionPublisher(
-            node.warehouse.child(TABLE),
-            node.warehouse,
-            TABLE,
-            {"batch_id": where.batch_id},
-            context.run_id,
-            SCHEMA,
-            descriptions=DESCRIPTIONS,
-        )
+        publisher = scope.publisher(TABLE, SCHEMA, descriptions=DESCRIPTIONS)
         publisher.stage(persons)
         staged = publisher.staged().collect()
         outcomes = [
@@ -157,9 +144,7 @@ def build_clinical_defs(partitions: dg.MultiPartitionsDefinition) -> dg.Definiti
                 publisher.staged(),
                 TABLE,
                 {"expected_rows": len(manifest.samples)},
-                node.warehouse,
-                where.batch_id,
-                context.run_id,
+                scope,
                 context.log,
             ),
             gates.rejects(rejected),
@@ -167,14 +152,7 @@ def build_clinical_defs(partitions: dg.MultiPartitionsDefinition) -> dg.Definiti
         yield from gate_and_publish(
             context, publisher, outcomes, {"persons": staged.height, "rejects": rejected.height}
         )
-        rejects_publisher = PartitionPublisher(
-            node.warehouse.child(REJECTS_TABLE),
-            node.warehouse,
-            REJECTS_TABLE,
-            {"batch_id": where.batch_id},
-            context.run_id,
-            REJECTS_SCHEMA,
-        )
+        rejects_publisher = scope.publisher(REJECTS_TABLE, REJECTS_SCHEMA)
         rejects_publisher.stage(rejected)
         rejects_publisher.publish()
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from gdi_pipelines.config.locations import Location
+from gdi_pipelines.defs.batch import BatchScope
 from gdi_pipelines.domain.expectations.suites import load_suite
 from gdi_pipelines.domain.quality import CheckOutcome, Severity
 from gdi_pipelines.storage.objectstore import store_for
@@ -29,17 +29,16 @@ def validate_staged(
     staged: pl.LazyFrame,
     table: str,
     parameters: dict,
-    docs_root: Location,
-    batch_id: str,
-    run_id: str,
+    scope: BatchScope,
     log: dg.DagsterLogManager,
 ) -> list[CheckOutcome]:
     """Run the suite over the staged rows in chunks; Data Docs go to the node's docs folder."""
     from gdi_pipelines.domain.expectations.runner import run_suite  # imports GX (~3 s)
 
-    docs = docs_root.child("_docs", "gx", table, f"batch_id={batch_id}")
+    batch = f"batch_id={scope.where.batch_id}"
+    docs = scope.node.warehouse.child("_docs", "gx", table, batch)
     with tempfile.TemporaryDirectory(prefix="gdi-gx-docs-") as tmp:
-        validation = run_suite(staged, table, parameters, Path(tmp), run_name=run_id)
+        validation = run_suite(staged, table, parameters, Path(tmp), run_name=scope.run_id)
         store_for(docs).upload_tree(Path(tmp), docs.uri)
     index = (
         f"{docs.uri}/{validation.docs_index.relative_to(tmp)}" if validation.docs_index else None

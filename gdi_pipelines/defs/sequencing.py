@@ -6,17 +6,14 @@ import dagster as dg
 import polars as pl
 
 from gdi_pipelines.config.locations import join_uri
+from gdi_pipelines.defs.batch import open_batch
 from gdi_pipelines.defs.expectations import suite_checks, validate_staged
 from gdi_pipelines.defs.gating import check_specs, gate_and_publish
-from gdi_pipelines.defs.partitions import country_batch
 from gdi_pipelines.defs.resources import PlatformResource
 from gdi_pipelines.domain.manifest import MANIFEST_NAME, FileEntry
-from gdi_pipelines.domain.pseudonym import Redactor, pseudonymise
 from gdi_pipelines.domain.sequencing import SequenceFileError, gates, measure_sequencing_file
 from gdi_pipelines.domain.sequencing.table import DESCRIPTIONS, SCHEMA
-from gdi_pipelines.storage.landing import batch_uri, read_manifest
-from gdi_pipelines.storage.objectstore import ObjectStore, store_for
-from gdi_pipelines.storage.publish import PartitionPublisher
+from gdi_pipelines.storage.objectstore import ObjectStore
 
 TABLE = "raw_sequences"
 MISSING = "missing: listed in the manifest but not landed"
@@ -83,16 +80,9 @@ def build_sequencing_defs(partitions: dg.MultiPartitionsDefinition) -> dg.Defini
     def raw_sequences(
         context: dg.AssetExecutionContext, config: RawSequencesConfig, platform: PlatformResource
     ):
-        where = country_batch(context)
-        node = platform.node(where.country)
-        manifest = read_manifest(node, where.batch_id)
-        key = platform.pseudonym_key(where.country)
-        pseudonyms = {
-            s.sample_id: pseudonymise(key, where.country, s.sample_id) for s in manifest.samples
-        }
-        redact = Redactor(pseudonyms)  # lab file names often carry the national sample id
-        folder = batch_uri(node, where.batch_id)
-        store = store_for(node.landing)
+        batch = open_batch(context, platform)
+        where, manifest, pseudonyms = batch.where, batch.manifest, batch.pseudonyms
+        redact, folder, store = batch.redact, batch.folder, batch.store
         now = datetime.now(UTC)
         rows = []
         for entry in gates.sequencing_entries(manifest):
@@ -112,15 +102,7 @@ def build_sequencing_defs(partitions: dg.MultiPartitionsDefinition) -> dg.Defini
             rows.append(row)
             outcome = row["problem"] or f"{row['read_count']} reads"
             context.log.info(f"{row['file_name']}: {outcome}")
-        publisher = PartitionPublisher(
-            node.warehouse.child(TABLE),
-            node.warehouse,
-            TABLE,
-            {"batch_id": where.batch_id},
-            context.run_id,
-            SCHEMA,
-            descriptions=DESCRIPTIONS,
-        )
+        publisher = batch.publisher(TABLE, SCHEMA, descriptions=DESCRIPTIONS)
         publisher.stage(pl.DataFrame(rows, schema=SCHEMA))
         staged = publisher.staged().collect()
         landed = [redact(o.relative) for o in store.list(folder)]
@@ -132,9 +114,7 @@ def build_sequencing_defs(partitions: dg.MultiPartitionsDefinition) -> dg.Defini
                 publisher.staged(),
                 TABLE,
                 {"expected_rows": len(gates.sequencing_entries(manifest))},
-                node.warehouse,
-                where.batch_id,
-                context.run_id,
+                batch,
                 context.log,
             ),
             gates.unlisted_files({redact(f.path) for f in manifest.files}, landed, MANIFEST_NAME),

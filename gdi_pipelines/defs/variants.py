@@ -1,7 +1,6 @@
 """`harmonised_variants`: every country's VCF on GRCh38, one representation, one key."""
 
 import collections
-import functools
 import hashlib
 import shutil
 import tempfile
@@ -13,12 +12,11 @@ import dagster as dg
 import polars as pl
 
 from gdi_pipelines.config.locations import join_uri
+from gdi_pipelines.defs.batch import open_batch
 from gdi_pipelines.defs.expectations import suite_checks, validate_staged
 from gdi_pipelines.defs.gating import check_specs, gate_and_publish
-from gdi_pipelines.defs.partitions import country_batch
 from gdi_pipelines.defs.resources import PlatformResource
 from gdi_pipelines.domain.manifest import FileEntry, FileKind, Manifest
-from gdi_pipelines.domain.pseudonym import Redactor, pseudonymise
 from gdi_pipelines.domain.quality import CheckOutcome, Severity
 from gdi_pipelines.domain.variants import gates
 from gdi_pipelines.domain.variants.genotype_qc import CallThresholds
@@ -34,9 +32,7 @@ from gdi_pipelines.domain.variants.harmonise import (
 from gdi_pipelines.domain.variants.parallel import harmonise_by_region
 from gdi_pipelines.domain.variants.records import vcf_samples
 from gdi_pipelines.domain.variants.reference import ReferenceGenome
-from gdi_pipelines.storage.landing import batch_uri, read_manifest
-from gdi_pipelines.storage.objectstore import ObjectStore, iter_chunks, store_for
-from gdi_pipelines.storage.publish import PartitionPublisher
+from gdi_pipelines.storage.objectstore import ObjectStore, iter_chunks
 from gdi_pipelines.storage.reference_catalogue import load_catalogue
 
 TABLE = "harmonised_variants"
@@ -149,15 +145,10 @@ def build_variants_defs(partitions: dg.MultiPartitionsDefinition) -> dg.Definiti
     def harmonised_variants(
         context: dg.AssetExecutionContext, config: VariantsConfig, platform: PlatformResource
     ):
-        where = country_batch(context)
+        scope = open_batch(context, platform)
+        where, manifest = scope.where, scope.manifest
+        pseudonyms, redact = scope.pseudonyms, scope.redact
         settings = platform.settings()
-        node = settings.node(where.country)
-        manifest = read_manifest(node, where.batch_id)
-        key = platform.pseudonym_key(where.country)
-        pseudonyms = {
-            s.sample_id: pseudonymise(key, where.country, s.sample_id) for s in manifest.samples
-        }
-        redact = Redactor(pseudonyms)
         vcf, index = _vcf_entries(manifest)
         build = vcf.build or manifest.reference_build
         catalogue = load_catalogue(settings.reference)
@@ -174,27 +165,13 @@ def build_variants_defs(partitions: dg.MultiPartitionsDefinition) -> dg.Definiti
             chunk_size=config.chunk_size,
         )
         sex = {s.sample_id: s.reported_sex for s in manifest.samples}
-        work = {"batch_id": where.batch_id}
         publishers = {
-            name: PartitionPublisher(
-                node.warehouse.child(name),
-                node.warehouse,
-                name,
-                work,
-                context.run_id,
-                schema,
-                partition_by=("batch_id", "chrom") if name == TABLE else ("batch_id",),
-                descriptions=DESCRIPTIONS if name == TABLE else None,
-            )
-            for name, schema in (
-                (TABLE, SCHEMA),
-                (REJECTS_TABLE, REJECTS_SCHEMA),
-                (SAMPLES_TABLE, SAMPLES_SCHEMA),
-                (SITES_TABLE, SITES_SCHEMA),
-            )
+            TABLE: scope.publisher(TABLE, SCHEMA, ("batch_id", "chrom"), DESCRIPTIONS),
+            REJECTS_TABLE: scope.publisher(REJECTS_TABLE, REJECTS_SCHEMA),
+            SAMPLES_TABLE: scope.publisher(SAMPLES_TABLE, SAMPLES_SCHEMA),
+            SITES_TABLE: scope.publisher(SITES_TABLE, SITES_SCHEMA),
         }
-        store = store_for(node.landing)
-        folder = batch_uri(node, where.batch_id)
+        store, folder = scope.store, scope.folder
         if not store.exists(join_uri(folder, vcf.path)):
             raise dg.Failure(f"{redact(join_uri(folder, vcf.path))}: missing: listed, not landed")
         stats: collections.Counter = collections.Counter()
@@ -202,7 +179,7 @@ def build_variants_defs(partitions: dg.MultiPartitionsDefinition) -> dg.Definiti
         sample_frames = []
         with local_vcf(store, folder, vcf, index) as (path, sha256, size):
             intact = sha256 == vcf.sha256 and size == vcf.size
-            pseudo = functools.partial(pseudonymise, key, where.country)
+            pseudo = scope.pseudonymiser()
             header_samples = [pseudo(s) for s in vcf_samples(path)]
             chunks: Iterator = (
                 harmonise_by_region(path, harmonise_config, pseudo, sex, config.processes)
@@ -241,9 +218,7 @@ def build_variants_defs(partitions: dg.MultiPartitionsDefinition) -> dg.Definiti
             staged,
             TABLE,
             {"expected_samples": len(manifest.samples)},
-            node.warehouse,
-            where.batch_id,
-            context.run_id,
+            scope,
             context.log,
         )
         yield from gate_and_publish(

@@ -6,7 +6,6 @@ import gzip
 import hashlib
 import shutil
 import subprocess
-from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -17,45 +16,26 @@ from gdi_pipelines.config import load_settings
 from gdi_pipelines.defs.partitions import BATCHES, CountryBatch, country_batch_partitions
 from gdi_pipelines.defs.resources import PlatformResource
 from gdi_pipelines.defs.sequencing import build_sequencing_defs
-from gdi_pipelines.domain.manifest import FileEntry, Manifest, SampleEntry
 from gdi_pipelines.domain.pseudonym import pseudonymise
 from gdi_pipelines.storage.delta import TableRef
+from gdi_pipelines_tests.defs.landing_fixtures import KEY, materialise, write_batch
 
 READS = Path(__file__).resolve().parents[1] / "data" / "reads"
 PAIR = ("ERR127302_1_subset.fastq.gz", "ERR127302_2_subset.fastq.gz")
-KEY = "test-node-key-0123456789"
 
 
 def land(landing: Path, country: str, batch: str, samples: dict[str, tuple[str, ...]]) -> Path:
-    folder = landing / country / batch
-    (folder / "reads").mkdir(parents=True)
-    files = []
-    for sample, names in samples.items():
-        for read, name in enumerate(names, start=1):
-            target = folder / "reads" / f"{sample}_R{read}.fastq.gz"
-            shutil.copyfile(READS / name, target)
-            data = target.read_bytes()
-            files.append(
-                FileEntry(
-                    path=f"reads/{target.name}",
-                    kind="sequencing",
-                    format="FASTQ",
-                    size=len(data),
-                    sha256=hashlib.sha256(data).hexdigest(),
-                    sample_id=sample,
-                    read=read,
-                )
-            )
-    manifest = Manifest(
-        country=country,
-        batch_id=batch,
-        created=datetime(2026, 1, 1, tzinfo=UTC),
-        reference_build="GRCh38",
-        samples=[SampleEntry(sample_id=s) for s in samples],
-        files=files,
-    )
-    (folder / "manifest.json").write_text(manifest.to_json())
-    return folder
+    files = {
+        f"reads/{sample}_R{read}.fastq.gz": (
+            READS / name,
+            "sequencing",
+            "FASTQ",
+            {"sample_id": sample, "read": read},
+        )
+        for sample, names in samples.items()
+        for read, name in enumerate(names, start=1)
+    }
+    return write_batch(landing / country / batch, country, batch, list(samples), files)
 
 
 @pytest.fixture
@@ -69,15 +49,7 @@ def node(gdi_home: Path, monkeypatch: pytest.MonkeyPatch):
 
 
 def run(instance, defs, country: str, batch: str) -> dg.ExecuteInProcessResult:
-    if batch not in instance.get_dynamic_partitions(BATCHES.name):
-        instance.add_dynamic_partitions(BATCHES.name, [batch])
-    return dg.materialize(
-        defs.assets,
-        instance=instance,
-        partition_key=CountryBatch(country, batch).key,
-        resources={"platform": PlatformResource()},
-        raise_on_error=False,
-    )
+    return materialise(instance, defs, country, batch)
 
 
 def seqkit(path: Path) -> dict[str, str]:

@@ -1,0 +1,68 @@
+"""What every node asset opens first: its landed batch, the node, and the batch's pseudonyms."""
+
+from dataclasses import dataclass
+from functools import partial
+
+import dagster as dg
+import polars as pl
+
+from gdi_pipelines.config.nodes import NodeConfig
+from gdi_pipelines.defs.partitions import CountryBatch, country_batch
+from gdi_pipelines.defs.resources import PlatformResource
+from gdi_pipelines.domain.manifest import Manifest
+from gdi_pipelines.domain.pseudonym import Redactor, pseudonymise
+from gdi_pipelines.storage.landing import batch_uri, read_manifest
+from gdi_pipelines.storage.objectstore import ObjectStore, store_for
+from gdi_pipelines.storage.publish import PartitionPublisher
+
+
+@dataclass(frozen=True)
+class BatchScope:
+    where: CountryBatch
+    node: NodeConfig
+    manifest: Manifest
+    key: bytes
+    pseudonyms: dict[str, str]  # manifest sample id -> pseudonym
+    redact: Redactor  # national sample ids in free text -> pseudonyms
+    run_id: str
+
+    @property
+    def folder(self) -> str:
+        return batch_uri(self.node, self.where.batch_id)
+
+    @property
+    def store(self) -> ObjectStore:
+        return store_for(self.node.landing)
+
+    def pseudonymiser(self):
+        """A picklable sample id -> pseudonym function (for worker processes)."""
+        return partial(pseudonymise, self.key, self.where.country)
+
+    def publisher(
+        self,
+        table: str,
+        schema: pl.Schema,
+        partition_by: tuple[str, ...] = ("batch_id",),
+        descriptions: dict[str, str] | None = None,
+    ) -> PartitionPublisher:
+        return PartitionPublisher(
+            self.node.warehouse.child(table),
+            self.node.warehouse,
+            table,
+            {"batch_id": self.where.batch_id},
+            self.run_id,
+            schema,
+            partition_by=partition_by,
+            descriptions=descriptions,
+        )
+
+
+def open_batch(context: dg.AssetExecutionContext, platform: PlatformResource) -> BatchScope:
+    where = country_batch(context)
+    node = platform.node(where.country)
+    manifest = read_manifest(node, where.batch_id)
+    key = platform.pseudonym_key(where.country)
+    pseudonyms = {
+        s.sample_id: pseudonymise(key, where.country, s.sample_id) for s in manifest.samples
+    }
+    return BatchScope(where, node, manifest, key, pseudonyms, Redactor(pseudonyms), context.run_id)
