@@ -7,7 +7,7 @@ export GDI_HOME
 export DAGSTER_HOME ?= $(GDI_HOME)/dagster
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: demo test ui lint env system-deps clean
+.PHONY: demo test ui lint env system-deps clean bench
 
 $(BIN)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "gdi-pipelines needs Python 3.11, found " + sys.version.split()[0]'
@@ -26,6 +26,9 @@ demo: env
 
 test: env system-deps
 	$(BIN)/pytest
+
+bench: env system-deps
+	$(BIN)/python -m gdi_pipelines.bench $(if $(SIZES),--sizes $(SIZES),) --out bench-results/bench.json
 
 ui: env
 	@mkdir -p $(DAGSTER_HOME)
