@@ -2,6 +2,7 @@
 
 import collections
 import hashlib
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -40,6 +41,7 @@ REJECTS_TABLE = "variant_rejects"
 SAMPLES_TABLE = "variant_samples"
 SITES_TABLE = "variant_sites"
 TARGET_BUILD = "GRCh38"
+PARALLEL_FROM_BYTES = 64 * 1024 * 1024
 VCF_INTACT = "vcf_present_and_intact"
 CHECKS = (
     (VCF_INTACT, Severity.ERROR, "the batch's VCF landed with its checksum"),
@@ -77,7 +79,9 @@ class VariantsConfig(dg.Config):
     reject_rate_ceiling: float = 0.2
     no_call_rate_ceiling: float = 0.1
     chunk_size: int = 5000
-    processes: int = 1  # >1: region shards of an indexed VCF in spawned workers
+    # worker processes for region shards of an indexed VCF; 0 = every CPU for VCFs over
+    # PARALLEL_FROM_BYTES, one process otherwise
+    processes: int = 0
 
 
 @contextmanager
@@ -181,11 +185,15 @@ def build_variants_defs(partitions: dg.MultiPartitionsDefinition) -> dg.Definiti
             intact = sha256 == vcf.sha256 and size == vcf.size
             pseudo = scope.pseudonymiser()
             header_samples = [pseudo(s) for s in vcf_samples(path)]
+            workers = config.processes or (
+                os.cpu_count() or 1 if size >= PARALLEL_FROM_BYTES else 1
+            )
             chunks: Iterator = (
-                harmonise_by_region(path, harmonise_config, pseudo, sex, config.processes)
-                if config.processes > 1 and index is not None
+                harmonise_by_region(path, harmonise_config, pseudo, sex, workers)
+                if workers > 1 and index is not None
                 else harmonise_vcf(path, harmonise_config, pseudo, sex)
             )
+            context.log.info(f"harmonising with {workers if index else 1} process(es)")
             for chunk in chunks:
                 stats.update(chunk.stats)
                 reasons.update(chunk.rejects["reason"].to_list())

@@ -115,6 +115,19 @@ def test_published_calls_equal_bcftools_lifted_by_pyliftover(node):
     assert checks["ref_matches_reference"].metadata["mismatches"].value == 0
 
 
+def test_region_shards_in_two_processes_publish_the_same_calls(node):
+    settings, instance, defs = node
+    samples = vcf_samples()
+    land(settings, "b001", samples)
+    assert materialise(instance, defs, "SE", "b001").success
+    table = TableRef(settings.node("SE").warehouse.child("harmonised_variants"))
+    columns = ["sample", "variant_id", "dosage", "ploidy"]
+    one = table.read().select(columns).sort(columns)
+    two_processes = {"ops": {"harmonised_variants": {"config": {"processes": 2}}}}
+    assert materialise(instance, defs, "SE", "b001", run_config=two_processes).success
+    assert table.read().select(columns).sort(columns).equals(one)
+
+
 def test_gate_failure_publishes_nothing(node):
     settings, instance, defs = node
     samples = vcf_samples()
