@@ -244,21 +244,18 @@ def build_variants_defs(partitions: dg.MultiPartitionsDefinition) -> dg.Definiti
 
 def variant_gates(staged, stats, reasons, harmonise_config, config) -> list[CheckOutcome]:
     lifted = harmonise_config.source_build != harmonise_config.target_build
-    check_fasta = harmonise_config.target_fasta if lifted else harmonise_config.source_fasta
-    outcomes = []
-    if check_fasta is not None:
-        genome = ReferenceGenome(check_fasta, harmonise_config.target_build)
-        try:
-            outcomes.append(gates.ref_matches(staged, ("chrom", "pos", "ref"), genome, "GRCh38"))
-        finally:
-            genome.close()
-    else:  # no GRCh38 FASTA configured: the provenance columns against the source build
-        genome = ReferenceGenome(harmonise_config.source_fasta, harmonise_config.source_build)
-        try:
-            columns = ("source_chrom", "source_pos", "source_ref")
-            outcomes.append(gates.ref_matches(staged, columns, genome, "source"))
-        finally:
-            genome.close()
+    fasta, build = harmonise_config.target_fasta, harmonise_config.target_build
+    columns, label = ("chrom", "pos", "ref"), "GRCh38"
+    if not lifted:
+        fasta = harmonise_config.source_fasta
+    elif fasta is None:  # no GRCh38 FASTA configured: the provenance columns vs the source build
+        fasta, build = harmonise_config.source_fasta, harmonise_config.source_build
+        columns, label = ("source_chrom", "source_pos", "source_ref"), "source"
+    genome = ReferenceGenome(fasta, build)
+    try:
+        outcomes = [gates.ref_matches(staged, columns, genome, label)]
+    finally:
+        genome.close()
     top = ", ".join(f"{r} ({n})" for r, n in reasons.most_common(3)) or "none"
     variant_rows = stats["rows"] - stats["rejected_rows"]
     outcomes += [

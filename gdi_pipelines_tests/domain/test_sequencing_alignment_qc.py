@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import io
 import random
 import shutil
 import subprocess
@@ -15,22 +14,10 @@ import pytest
 
 from gdi_pipelines.domain.sequencing.alignment_qc import PIPE_BLOCK, measure_alignments
 from gdi_pipelines.domain.sequencing.read_stats import SequenceFileError
+from gdi_pipelines_tests.domain.streams import OnlyRead
 
 READS = Path(__file__).resolve().parents[1] / "data" / "reads" / "ERR127302_1_subset.fastq.gz"
 SECONDARY, SUPPLEMENTARY, REVERSE, UNMAPPED, QC_FAIL, DUPLICATE = 256, 2048, 16, 4, 512, 1024
-
-
-class OnlyRead:
-    """A non-seekable stream exposing nothing but read(n); remembers the largest request."""
-
-    def __init__(self, data: bytes) -> None:
-        self._data = io.BytesIO(data)
-        self.largest_request = 0
-
-    def read(self, size: int) -> bytes:
-        assert size is not None and size > 0, "asked for the whole stream at once"
-        self.largest_request = max(self.largest_request, size)
-        return self._data.read(size)
 
 
 def samtools(*args: str) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import bz2
 import gzip
-import io
 import random
 import shutil
 import subprocess
@@ -20,23 +19,11 @@ from hypothesis import strategies as st
 from gdi_pipelines.domain.sequencing import fastq_qc
 from gdi_pipelines.domain.sequencing.fastq_qc import measure_fastq
 from gdi_pipelines.domain.sequencing.read_stats import SequenceFileError
+from gdi_pipelines_tests.domain.streams import OnlyRead
 
 READS = Path(__file__).resolve().parents[1] / "data" / "reads"
 PAIR = [READS / "ERR127302_1_subset.fastq.gz", READS / "ERR127302_2_subset.fastq.gz"]
 SEQKIT_ROUNDING = 0.005 + 1e-9  # seqkit prints percentages with 2 decimals
-
-
-class OnlyRead:
-    """A non-seekable stream exposing nothing but read(n); remembers the largest request."""
-
-    def __init__(self, data: bytes) -> None:
-        self._data = io.BytesIO(data)
-        self.largest_request = 0
-
-    def read(self, size: int) -> bytes:
-        assert size is not None and size > 0, "asked for the whole stream at once"
-        self.largest_request = max(self.largest_request, size)
-        return self._data.read(size)
 
 
 @dataclass
