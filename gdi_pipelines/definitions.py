@@ -4,12 +4,14 @@ import dagster as dg
 
 from gdi_pipelines.config import load_settings
 from gdi_pipelines.defs.clinical import build_clinical_defs
+from gdi_pipelines.defs.federation import build_federation_defs
 from gdi_pipelines.defs.jobs import ingest_job
 from gdi_pipelines.defs.maintenance import delta_maintenance, weekly_maintenance
 from gdi_pipelines.defs.partitions import country_batch_partitions
 from gdi_pipelines.defs.resources import platform_resource_from_env
 from gdi_pipelines.defs.sensors import landing_zone_sensor
 from gdi_pipelines.defs.sequencing import build_sequencing_defs
+from gdi_pipelines.defs.summaries import build_summaries_defs
 from gdi_pipelines.defs.variants import build_variants_defs
 
 
@@ -27,6 +29,8 @@ def build_definitions(countries: tuple[str, ...], executor: str = "multiprocess"
         build_sequencing_defs(partitions),
         build_clinical_defs(partitions),
         build_variants_defs(partitions),
+        build_summaries_defs(partitions),
+        build_federation_defs(),
         dg.Definitions(
             jobs=[ingest_job(partitions), delta_maintenance],
             schedules=[weekly_maintenance],

@@ -43,6 +43,11 @@ class Settings:
                 return node
         raise ConfigError(f"GDI_COUNTRIES: {country!r} is not a configured node ({self.countries})")
 
+    @property
+    def federation(self) -> Location:
+        """The shared zone: only safe, pooled figures live here."""
+        return self.warehouse.child("federation")
+
     def federation_table_uri(self, table: str) -> str:
         return join_uri(self.warehouse.uri, "federation", table)
 
@@ -106,3 +111,28 @@ def pseudonym_key(settings: Settings, country: str, environ: Mapping[str, str]) 
     if len(key) < 16:
         raise ConfigError(f"GDI_PSEUDONYM_KEY_FILE: {key_file} holds a key shorter than 16 bytes")
     return key
+
+
+def crypt4gh_seckey(country: str, environ: Mapping[str, str]) -> bytes:
+    """The node's Crypt4GH private key: GDI_CRYPT4GH_SECKEY_FILE_{CC} or
+    GDI_CRYPT4GH_SECKEY_FILE, opened with GDI_CRYPT4GH_PASSPHRASE_{CC} or
+    GDI_CRYPT4GH_PASSPHRASE when it has one. Needed only once encrypted files land."""
+    from gdi_pipelines.domain.sequencing.crypt4gh_stream import load_private_key  # heavy
+
+    names = (f"GDI_CRYPT4GH_SECKEY_FILE_{country}", "GDI_CRYPT4GH_SECKEY_FILE")
+    name = next((n for n in names if environ.get(n)), None)
+    if name is None:
+        raise ConfigError(
+            f"GDI_CRYPT4GH_SECKEY_FILE: node {country} has Crypt4GH-encrypted files to read but "
+            f"no private key; set GDI_CRYPT4GH_SECKEY_FILE_{country} or GDI_CRYPT4GH_SECKEY_FILE"
+        )
+    passphrase = (
+        environ.get(f"GDI_CRYPT4GH_PASSPHRASE_{country}")
+        or environ.get("GDI_CRYPT4GH_PASSPHRASE")
+        or None
+    )
+    try:
+        return load_private_key(environ[name], passphrase)
+    except ValueError as exc:
+        hint = " (GDI_CRYPT4GH_PASSPHRASE)" if "passphrase" in str(exc) else ""
+        raise ConfigError(f"{name}: {environ[name]}: {exc}{hint}") from None

@@ -1,4 +1,5 @@
-"""What every node asset opens first: its landed batch, the node, and the batch's pseudonyms."""
+"""What every node asset opens first: its partition's node and tables; for ingest assets also
+the landed batch and its pseudonyms."""
 
 from dataclasses import dataclass
 from functools import partial
@@ -6,37 +7,33 @@ from functools import partial
 import dagster as dg
 import polars as pl
 
+from gdi_pipelines.config.locations import Location
 from gdi_pipelines.config.nodes import NodeConfig
 from gdi_pipelines.defs.partitions import CountryBatch, country_batch
 from gdi_pipelines.defs.resources import PlatformResource
 from gdi_pipelines.domain.manifest import Manifest
 from gdi_pipelines.domain.pseudonym import Redactor, pseudonymise
+from gdi_pipelines.storage.delta import TableRef
 from gdi_pipelines.storage.landing import batch_uri, read_manifest
 from gdi_pipelines.storage.objectstore import ObjectStore, store_for
 from gdi_pipelines.storage.publish import PartitionPublisher
 
 
 @dataclass(frozen=True)
-class BatchScope:
+class PartitionScope:
     where: CountryBatch
     node: NodeConfig
-    manifest: Manifest
-    key: bytes
-    pseudonyms: dict[str, str]  # manifest sample id -> pseudonym
-    redact: Redactor  # national sample ids in free text -> pseudonyms
     run_id: str
 
-    @property
-    def folder(self) -> str:
-        return batch_uri(self.node, self.where.batch_id)
+    def table(self, name: str) -> TableRef:
+        return TableRef(self.node.warehouse.child(name))
 
-    @property
-    def store(self) -> ObjectStore:
-        return store_for(self.node.landing)
+    def upstream(self, name: str) -> pl.LazyFrame:
+        """This partition's rows of one of the node's published tables."""
+        return self.table(name).scan().filter(pl.col("batch_id") == self.where.batch_id)
 
-    def pseudonymiser(self):
-        """A picklable sample id -> pseudonym function (for worker processes)."""
-        return partial(pseudonymise, self.key, self.where.country)
+    def docs(self, table: str) -> Location:
+        return self.node.warehouse.child("_docs", "gx", table, f"batch_id={self.where.batch_id}")
 
     def publisher(
         self,
@@ -57,6 +54,31 @@ class BatchScope:
         )
 
 
+@dataclass(frozen=True)
+class BatchScope(PartitionScope):
+    manifest: Manifest
+    key: bytes
+    pseudonyms: dict[str, str]  # manifest sample id -> pseudonym
+    redact: Redactor  # national sample ids in free text -> pseudonyms
+
+    @property
+    def folder(self) -> str:
+        return batch_uri(self.node, self.where.batch_id)
+
+    @property
+    def store(self) -> ObjectStore:
+        return store_for(self.node.landing)
+
+    def pseudonymiser(self):
+        """A picklable sample id -> pseudonym function (for worker processes)."""
+        return partial(pseudonymise, self.key, self.where.country)
+
+
+def open_partition(context: dg.AssetExecutionContext, platform: PlatformResource) -> PartitionScope:
+    where = country_batch(context)
+    return PartitionScope(where, platform.node(where.country), context.run_id)
+
+
 def open_batch(context: dg.AssetExecutionContext, platform: PlatformResource) -> BatchScope:
     where = country_batch(context)
     node = platform.node(where.country)
@@ -65,4 +87,5 @@ def open_batch(context: dg.AssetExecutionContext, platform: PlatformResource) ->
     pseudonyms = {
         s.sample_id: pseudonymise(key, where.country, s.sample_id) for s in manifest.samples
     }
-    return BatchScope(where, node, manifest, key, pseudonyms, Redactor(pseudonyms), context.run_id)
+    redact = Redactor(pseudonyms)
+    return BatchScope(where, node, context.run_id, manifest, key, pseudonyms, redact)

@@ -2,7 +2,8 @@
 
 Each suite entry (gdi_pipelines/domain/expectations/suites/{table}.json) is one asset check;
 ERROR entries block publication like the domain gates, WARN entries report. GX Data Docs of
-each validation are written under `{node warehouse}/_docs/gx/{table}/batch_id={B}/`.
+each validation are written under `{node warehouse}/_docs/gx/{table}/batch_id={B}/` (node
+tables) or `{warehouse}/federation/_docs/gx/{table}/` (federation tables).
 """
 
 import tempfile
@@ -11,7 +12,7 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from gdi_pipelines.defs.batch import BatchScope
+from gdi_pipelines.config.locations import Location
 from gdi_pipelines.domain.expectations.suites import load_suite
 from gdi_pipelines.domain.quality import CheckOutcome, Severity
 from gdi_pipelines.storage.objectstore import store_for
@@ -29,16 +30,15 @@ def validate_staged(
     staged: pl.LazyFrame,
     table: str,
     parameters: dict,
-    scope: BatchScope,
+    docs: Location,
+    run_id: str,
     log: dg.DagsterLogManager,
 ) -> list[CheckOutcome]:
-    """Run the suite over the staged rows in chunks; Data Docs go to the node's docs folder."""
+    """Run the suite over the staged rows in chunks; Data Docs are uploaded to `docs`."""
     from gdi_pipelines.domain.expectations.runner import run_suite  # imports GX (~3 s)
 
-    batch = f"batch_id={scope.where.batch_id}"
-    docs = scope.node.warehouse.child("_docs", "gx", table, batch)
     with tempfile.TemporaryDirectory(prefix="gdi-gx-docs-") as tmp:
-        validation = run_suite(staged, table, parameters, Path(tmp), run_name=scope.run_id)
+        validation = run_suite(staged, table, parameters, Path(tmp), run_name=run_id)
         store_for(docs).upload_tree(Path(tmp), docs.uri)
     index = (
         f"{docs.uri}/{validation.docs_index.relative_to(tmp)}" if validation.docs_index else None

@@ -8,7 +8,8 @@ import dagster as dg
 
 from gdi_pipelines.config import Settings, load_settings
 from gdi_pipelines.config.nodes import NodeConfig
-from gdi_pipelines.config.settings import pseudonym_key
+from gdi_pipelines.config.settings import crypt4gh_seckey, pseudonym_key
+from gdi_pipelines.storage.node_summaries import NodeSummaries
 
 _FIELDS = {
     "home": "GDI_HOME",
@@ -44,8 +45,16 @@ class PlatformResource(dg.ConfigurableResource):
     def node(self, country: str) -> NodeConfig:
         return self.settings().node(country)
 
+    def node_summaries(self) -> NodeSummaries:
+        """What federation assets may read of the nodes: their summary tables only."""
+        return NodeSummaries(self.settings().nodes)
+
     def pseudonym_key(self, country: str) -> bytes:
         return pseudonym_key(self.settings(), country, self._environ())
+
+    def crypt4gh_seckey(self, country: str) -> bytes:
+        """The node's Crypt4GH private key (a secret: never log it or put it in metadata)."""
+        return crypt4gh_seckey(country, self._environ())
 
 
 def platform_resource_from_env() -> PlatformResource:

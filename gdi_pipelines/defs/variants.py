@@ -226,7 +226,8 @@ def build_variants_defs(partitions: dg.MultiPartitionsDefinition) -> dg.Definiti
             staged,
             TABLE,
             {"expected_samples": len(manifest.samples)},
-            scope,
+            scope.docs(TABLE),
+            scope.run_id,
             context.log,
         )
         yield from gate_and_publish(

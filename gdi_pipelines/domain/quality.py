@@ -27,3 +27,12 @@ class CheckOutcome:
 
 def blocking_failures(outcomes: list[CheckOutcome]) -> list[CheckOutcome]:
     return [o for o in outcomes if o.blocks]
+
+
+def outcome(
+    checks: tuple[tuple[str, Severity, str], ...], name: str, failures: list[str], **figures
+) -> CheckOutcome:
+    """The outcome of check `name` as declared in `checks` (name, severity, description):
+    passed when there are no failures."""
+    severity, description = next((s, d) for n, s, d in checks if n == name)
+    return CheckOutcome(name, not failures, severity, description, figures, tuple(failures))

@@ -1,8 +1,9 @@
 """Write-audit-publish for one partition of a Delta table.
 
 Stage the partition's rows in a staging table, let the caller validate the staged data, then
-either publish them into the real table in ONE commit that replaces exactly that partition, or
-move the staged data and a report to quarantine. Readers never see unvalidated rows.
+either publish them into the real table in ONE commit that replaces exactly that partition (the
+whole table for an empty partition), or move the staged data and a report to quarantine.
+Readers never see unvalidated rows.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ class PartitionPublisher:
         partition_by: tuple[str, ...] = ("batch_id",),
         descriptions: dict[str, str] | None = None,
     ):
-        slug = "/".join(f"{k}={v}" for k, v in sorted(partition.items()))
+        slug = "/".join(f"{k}={v}" for k, v in sorted(partition.items())) or "all"
         self.target = TableRef(table)
         self.partition = partition
         self.partition_by = list(partition_by)
@@ -96,8 +97,10 @@ class PartitionPublisher:
                     table if table is not None else self.target.uri,
                     _arrow_stream(staged, self.schema),
                     mode="overwrite",
-                    predicate=sql_predicate(self.partition),
-                    partition_by=self.partition_by,
+                    predicate=sql_predicate(self.partition) or None,
+                    partition_by=self.partition_by or None,
+                    # a whole-table publish may change the columns (e.g. a new country's)
+                    schema_mode=None if self.partition else "overwrite",
                     storage_options=self.target.options,
                     commit_properties=CommitProperties(max_commit_retries=0)
                     if table is None
@@ -111,9 +114,10 @@ class PartitionPublisher:
         # a DeltaTable written through holds the state of its own commit
         version = 0 if table is None else table.version()
         store_for(self.staging.location).delete_prefix(self.staging.uri)
+        in_partition = [pl.col(k) == v for k, v in self.partition.items()]
         partition_rows = (
             self.target.scan(version)
-            .filter(*(pl.col(k) == v for k, v in self.partition.items()))
+            .filter(pl.all_horizontal(True, *in_partition))
             .select(pl.len())
             .collect()
             .item()

@@ -110,21 +110,42 @@ def _person_groups(clinical: pl.LazyFrame) -> pl.DataFrame:
     ).unique()
 
 
-def cohort_summary(clinical: pl.DataFrame | pl.LazyFrame, k: int = DEFAULT_K) -> pl.DataFrame:
+CELL_SCHEMA = pl.Schema(
+    {
+        "country": pl.String,
+        "sex": pl.String,
+        "diagnosis_group": pl.String,
+        "phenotype_group": pl.String,
+        "n_persons": pl.Int64,
+    }
+)
+
+
+def cohort_cells(clinical: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     """`clinical` (clinical_phenotypes: country, sample, sex_at_birth, diagnoses,
-    hpo_ancestors) -> COHORT_SCHEMA rows: every cell and margin of each (country, sex) table."""
+    hpo_ancestors) -> unprotected counts per (country, sex, diagnosis group, phenotype group),
+    CELL_SCHEMA. Counts of disjoint sets of persons (e.g. batches) add up."""
     pairs = _person_groups(clinical.lazy())
-    counts = pairs.group_by("country", "sex", "diagnosis_group", "phenotype_group").len()
+    key = ["country", "sex", "diagnosis_group", "phenotype_group"]
+    counts = pairs.group_by(key).agg(n_persons=pl.len().cast(pl.Int64))
+    return counts.select(CELL_SCHEMA.names()).sort(key)
+
+
+def protect_cohort_cells(cells: pl.DataFrame, k: int = DEFAULT_K) -> pl.DataFrame:
+    """CELL_SCHEMA counts (several rows per cell are summed) -> COHORT_SCHEMA rows: every cell
+    and margin of each (country, sex) table, small and complementary cells suppressed."""
+    key = ["country", "sex", "diagnosis_group", "phenotype_group"]
+    counts = cells.group_by(key).agg(pl.col("n_persons").sum())
     out = []
     for (country, sex), table in counts.sort("country", "sex").group_by(
         "country", "sex", maintain_order=True
     ):
         rows = sorted(table["diagnosis_group"].unique())
         cols = sorted(table["phenotype_group"].unique())
-        cells = np.zeros((len(rows), len(cols)), dtype=np.int64)
-        for d, p, n in table.select("diagnosis_group", "phenotype_group", "len").iter_rows():
-            cells[rows.index(d), cols.index(p)] = n
-        full = with_margins(cells)
+        grid = np.zeros((len(rows), len(cols)), dtype=np.int64)
+        for d, p, n in table.select("diagnosis_group", "phenotype_group", "n_persons").iter_rows():
+            grid[rows.index(d), cols.index(p)] = n
+        full = with_margins(grid)
         status = suppress(full, k)
         for i, d in enumerate([*rows, TOTAL]):
             for j, p in enumerate([*cols, TOTAL]):
@@ -132,6 +153,11 @@ def cohort_summary(clinical: pl.DataFrame | pl.LazyFrame, k: int = DEFAULT_K) ->
                 name = _STATUS_NAMES.get(Status(status[i, j]))
                 out.append((country, sex, d, p, None if hidden else int(full[i, j]), name))
     return pl.DataFrame(out, schema=COHORT_SCHEMA, orient="row")
+
+
+def cohort_summary(clinical: pl.DataFrame | pl.LazyFrame, k: int = DEFAULT_K) -> pl.DataFrame:
+    """`clinical` person rows -> the protected cohort summary (COHORT_SCHEMA)."""
+    return protect_cohort_cells(cohort_cells(clinical), k)
 
 
 def protect_country_cells(

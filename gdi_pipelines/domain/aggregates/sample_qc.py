@@ -261,4 +261,5 @@ def _flags(table: pl.LazyFrame, config: SampleQcConfig) -> pl.LazyFrame:
         .with_columns(qc_fail_reasons=pl.concat_list(reasons).list.drop_nulls())
         .with_columns(qc_pass=pl.col("qc_fail_reasons").list.len() == 0)
         .select(QC_COLUMNS)
+        .with_columns(pl.col(pl.UInt32).cast(pl.Int64))  # Delta tables hold signed integers
     )

@@ -81,15 +81,27 @@ def variant_summaries(
     qc_pass) of one or more countries -> one row per (country, variant), SUMMARY_SCHEMA."""
     passing = sample_qc.filter(pl.col("qc_pass"))
     counts = batch_variant_counts(calls, sites, passing, build, par_regions)
+    return _combine(counts, pl.len().cast(pl.Int64))
+
+
+def country_totals(batch_summaries: pl.LazyFrame) -> pl.LazyFrame:
+    """Summaries of single batches (SUMMARY_SCHEMA rows, any extra key such as batch_id) ->
+    one row per (country, variant): counts summed, ratios and HWE recomputed, as if
+    `variant_summaries` had run over all the batches at once."""
+    return _combine(batch_summaries, pl.col("n_batches").sum())
+
+
+def _combine(rows: pl.LazyFrame, n_batches: pl.Expr) -> pl.LazyFrame:
+    """Sum per (country, variant), then the ratios and the HWE p-value."""
     diploid = pl.struct(
         hom_ref=pl.col("n_hom_ref_diploid"), het=pl.col("n_het"), hom_alt=pl.col("n_hom_alt")
     )
     return (
-        counts.group_by("country", "variant_id")
+        rows.group_by("country", "variant_id")
         .agg(
             pl.col("chrom", "pos", "ref", "alt").first(),
             filter_pass=pl.col("filter_pass").all(),
-            n_batches=pl.len().cast(pl.Int64),
+            n_batches=n_batches,
             **{c: pl.col(c).sum() for c in COUNT_COLUMNS},
         )
         .with_columns(

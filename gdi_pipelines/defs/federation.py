@@ -1,0 +1,253 @@
+"""The federation: pooled, disclosure-controlled figures in `{warehouse}/federation/`.
+
+Every asset here reads the nodes through `NodeSummaries` (the country summaries, nothing
+else) or the federation's own tables. They are unpartitioned and refreshed by the nightly
+`federation_refresh` schedule (or by hand): an eager condition over the country x batch grid
+would wait for partitions that never land (a country without batch b002).
+"""
+
+import gzip
+import itertools
+import json
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+import pysam
+
+from gdi_pipelines.config import Settings
+from gdi_pipelines.defs.expectations import suite_checks, validate_staged
+from gdi_pipelines.defs.gating import check_specs, gate_and_publish
+from gdi_pipelines.defs.resources import PlatformResource
+from gdi_pipelines.domain.aggregates import gates
+from gdi_pipelines.domain.aggregates.disclosure import protect_cohort_cells
+from gdi_pipelines.domain.aggregates.exports import beacon_documents, write_sites_vcf
+from gdi_pipelines.domain.aggregates.federation import FederationConfig, pool_country_summaries
+from gdi_pipelines.domain.aggregates.variant_summaries import country_totals
+from gdi_pipelines.storage.delta import TableRef
+from gdi_pipelines.storage.node_summaries import SummaryInput
+from gdi_pipelines.storage.objectstore import store_for
+from gdi_pipelines.storage.publish import PartitionPublisher
+from gdi_pipelines.storage.reference_catalogue import load_catalogue
+
+AGGREGATES = "cross_country_aggregates"
+COHORT = "cohort_summary"
+EXPORTS = "network_exports"
+JOB = "federation_refresh"
+GROUP = "federation"
+# nightly refresh: a day without one warns, two fail
+FRESHNESS = dg.FreshnessPolicy.time_window(
+    fail_window=timedelta(hours=50), warn_window=timedelta(hours=26)
+)
+AUTOMATION = (
+    dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_blocking_checks_passed()
+)
+
+
+class FederationSettings(dg.Config):
+    k: int = 5  # counts of persons (and per-country AC) below k are suppressed
+    min_samples: int = 20  # smaller countries count in the pooled figures only
+    faf_confidence: float = 0.95
+
+
+class ExportSettings(dg.Config):
+    source: str = "1+MG Genomic Data Infrastructure"
+    source_reference: str = "https://gdi.onemilliongenomes.eu/"
+    population: str = "GDI"
+
+
+def _publisher(settings: Settings, table: str, schema: pl.Schema, run_id: str):
+    zone = settings.federation
+    return PartitionPublisher(zone.child(table), zone, table, {}, run_id, schema, partition_by=())
+
+
+def _lineage(inputs: list[SummaryInput]) -> str:
+    return ", ".join(f"{i.country} v{i.version}" for i in inputs) or "none"
+
+
+def _publish(context, settings: Settings, table: str, frame: pl.DataFrame, outcomes, extra):
+    publisher = _publisher(settings, table, frame.schema, context.run_id)
+    publisher.stage(frame)
+    docs = settings.federation.child("_docs", "gx", table)
+    outcomes = [
+        *outcomes,
+        *validate_staged(publisher.staged(), table, {}, docs, context.run_id, context.log),
+    ]
+    yield from gate_and_publish(context, publisher, outcomes, extra)
+
+
+def _af_by_country_markdown(pooled: pl.DataFrame, countries: list[str]) -> str:
+    """Mean |AF_country - AF_pooled| and the AF spectrum per country: a table reads at a glance."""
+    bins = [0.0, 0.01, 0.05, 0.5, 1.0]
+    lines = ["| population | variants | mean abs(AF - pooled AF) | 0-1% | 1-5% | 5-50% | 50-100% |"]
+    lines.append("|---|---|---|---|---|---|---|")
+    for name, column in [("pooled", "AF"), *((c, f"AF_{c}") for c in countries)]:
+        af = pooled.select(x=pl.col(column), pooled=pl.col("AF")).drop_nulls()
+        diff = af.select((pl.col("x") - pl.col("pooled")).abs().mean()).item() or 0.0
+        counts = [
+            af.filter((pl.col("x") > lo) & (pl.col("x") <= hi)).height
+            for lo, hi in itertools.pairwise(bins)
+        ]
+        lines.append(
+            f"| {name} | {af.height} | {diff:.4f} | " + " | ".join(map(str, counts)) + " |"
+        )
+    return "\n".join(lines)
+
+
+def build_federation_defs() -> dg.Definitions:
+    @dg.asset(
+        name=AGGREGATES,
+        freshness_policy=FRESHNESS,
+        group_name=GROUP,
+        kinds={"delta", "polars"},
+        owners=["team:federation"],
+        deps=["country_variant_summaries"],
+        check_specs=check_specs(AGGREGATES, gates.AGGREGATE_CHECKS + suite_checks(AGGREGATES)),
+        description=(
+            "Per variant across countries, from the country summaries only: pooled AC/AN/AF, "
+            "nhomalt, nhemi, the XX/XY split, n_countries, gnomAD's faf95, and per-country "
+            "AC/AN/AF/nhomalt, withheld (null) below k, for countries under min_samples, and "
+            "complementarily so no withheld figure follows from the pooled one."
+        ),
+    )
+    def cross_country_aggregates(
+        context: dg.AssetExecutionContext, config: FederationSettings, platform: PlatformResource
+    ):
+        inputs = platform.node_summaries().read("country_variant_summaries")
+        if not inputs:
+            raise dg.Failure("no node has published country_variant_summaries yet")
+        totals = [country_totals(i.frame) for i in inputs]
+        federation = FederationConfig(config.min_samples, config.k, config.faf_confidence)
+        pooled = pool_country_summaries(totals, federation)
+        countries = [i.country for i in inputs]
+        outcomes = [
+            gates.no_person_level_data(pooled),
+            gates.country_cells_protected(pooled, config.k),
+        ]
+        extra = {
+            "inputs": _lineage(inputs),
+            "countries": ", ".join(countries),
+            "variants": pooled.height,
+            "af_by_country": dg.MetadataValue.md(_af_by_country_markdown(pooled, countries)),
+        }
+        yield from _publish(context, platform.settings(), AGGREGATES, pooled, outcomes, extra)
+
+    @dg.asset(
+        name=COHORT,
+        freshness_policy=FRESHNESS,
+        group_name=GROUP,
+        kinds={"delta", "polars"},
+        owners=["team:federation"],
+        deps=["country_cohort_counts"],
+        check_specs=check_specs(COHORT, gates.SUPPRESSION_CHECKS),
+        description=(
+            "Persons by country x sex x diagnosis group x phenotype group with TOTAL margins; "
+            "counts below k suppressed (primary) and further cells (complementary) until no "
+            "suppressed count follows from the published ones."
+        ),
+    )
+    def cohort_summary(
+        context: dg.AssetExecutionContext, config: FederationSettings, platform: PlatformResource
+    ):
+        inputs = platform.node_summaries().read("country_cohort_counts")
+        if not inputs:
+            raise dg.Failure("no node has published country_cohort_counts yet")
+        cells = pl.concat([i.frame.drop("batch_id").collect() for i in inputs])
+        summary = protect_cohort_cells(cells, config.k)
+        outcomes = [
+            gates.no_person_level_data(summary),
+            *gates.cohort_suppression(summary, config.k),
+        ]
+        publisher = _publisher(platform.settings(), COHORT, summary.schema, context.run_id)
+        publisher.stage(summary)
+        extra = {"inputs": _lineage(inputs), "suppressed": summary["n_persons"].null_count()}
+        yield from gate_and_publish(context, publisher, outcomes, extra)
+
+    @dg.asset(
+        name=EXPORTS,
+        freshness_policy=FRESHNESS,
+        group_name=GROUP,
+        kinds={"vcf", "json"},
+        owners=["team:federation"],
+        deps=[AGGREGATES],
+        automation_condition=AUTOMATION,
+        check_specs=check_specs(EXPORTS, gates.EXPORT_CHECKS),
+        description=(
+            "Files for the GDI network, per version of cross_country_aggregates, under "
+            "`{warehouse}/federation/exports/v{version}/`: Beacon v2 allele-frequency documents "
+            "(JSON Lines, gzipped) and a bgzipped, tabix-indexed sites-only VCF with AC/AN/AF "
+            "per country in INFO. `exports/latest.json` points at the newest."
+        ),
+    )
+    def network_exports(
+        context: dg.AssetExecutionContext, config: ExportSettings, platform: PlatformResource
+    ):
+        settings = platform.settings()
+        table = TableRef(settings.federation.child(AGGREGATES))
+        version = table.version()
+        if version is None:
+            raise dg.Failure(f"{AGGREGATES} has not been published yet")
+        pooled = table.read(version)
+        target = settings.federation.child("exports", f"v{version:06d}")
+        with tempfile.TemporaryDirectory(prefix="gdi-exports-") as tmp:
+            folder = Path(tmp)
+            vcf = write_sites_vcf(pooled, folder / "gdi_sites.vcf.gz", "GRCh38", _lengths(settings))
+            beacon = folder / "gdi_beacon_frequencies.jsonl.gz"
+            documents = beacon_documents(
+                pooled,
+                config.source,
+                config.source_reference,
+                "GRCh38",
+                config.population,
+                str(version),
+            )
+            with gzip.open(beacon, "wt") as handle:
+                for document in documents:
+                    handle.write(json.dumps(document, separators=(",", ":")) + "\n")
+            check = gates.exports_match(pooled, vcf, beacon)
+            yield dg.AssetCheckResult(
+                check_name=check.name, passed=check.passed, metadata=dict(check.figures)
+            )
+            if not check.passed:
+                raise dg.Failure(
+                    f"exports do not match {AGGREGATES} v{version}: {check.failures[0]}"
+                )
+            store = store_for(target)
+            store.upload_tree(folder, target.uri)
+        latest = {"version": version, "files": [vcf.name, vcf.name + ".tbi", beacon.name]}
+        latest_uri = settings.federation.child("exports", "latest.json").uri
+        store.write_bytes(latest_uri, json.dumps(latest).encode())
+        yield dg.MaterializeResult(
+            metadata={
+                "exports_uri": dg.MetadataValue.path(target.uri),
+                "aggregates_version": version,
+                "variants": pooled.height,
+            }
+        )
+
+    assets = [cross_country_aggregates, cohort_summary, network_exports]
+    job = dg.define_asset_job(JOB, selection=dg.AssetSelection.groups(GROUP))
+    return dg.Definitions(
+        assets=assets,
+        jobs=[job],
+        schedules=[
+            dg.ScheduleDefinition(
+                name="nightly_federation",
+                job=job,
+                cron_schedule="0 2 * * *",
+                execution_timezone="UTC",
+                default_status=dg.DefaultScheduleStatus.RUNNING,
+                description="Refresh the pooled figures and exports from the nodes' summaries.",
+            )
+        ],
+    )
+
+
+def _lengths(settings: Settings) -> dict[str, int] | None:
+    fasta = load_catalogue(settings.reference).build("GRCh38", EXPORTS).fasta
+    if fasta is None:
+        return None
+    with pysam.FastaFile(str(fasta)) as handle:
+        return dict(zip(handle.references, handle.lengths, strict=True))

@@ -1,0 +1,227 @@
+"""Quality gates of the summary tables (node-local and federation), on the staged rows.
+
+What GX expresses (types, ranges, keys) is in the tables' suites; these are the checks that
+need the inputs (samples, calls, persons) or the disclosure rules.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pysam
+
+from gdi_pipelines.domain.aggregates.disclosure import TOTAL
+from gdi_pipelines.domain.aggregates.exports import countries_of
+from gdi_pipelines.domain.aggregates.suppression import Status, pinned
+from gdi_pipelines.domain.pseudonym import PSEUDONYM_PATTERN
+from gdi_pipelines.domain.quality import CheckOutcome, Severity, outcome
+
+QC_COMPLETE = "every_genotyped_sample_has_qc"
+QC_PASS_FRACTION = "qc_pass_fraction"
+SEX_CONCORDANCE = "sex_concordance"
+AC_MATCHES_CALLS = "allele_counts_match_calls"
+PASSING_SAMPLES = "only_qc_passing_samples_counted"
+PERSONS_COUNTED = "every_person_counted"
+NO_PERSON_DATA = "no_person_level_data"
+COUNTRY_CELLS = "country_cells_protected"
+SMALL_CELLS = "small_cells_suppressed"
+NOT_RECOVERABLE = "suppressed_cells_not_recoverable"
+EXPORTS_MATCH = "exports_match_aggregates"
+
+QC_CHECKS = (
+    (QC_COMPLETE, Severity.ERROR, "one QC row per genotyped sample of the batch"),
+    (QC_PASS_FRACTION, Severity.ERROR, "at least the configured share of samples passes QC"),
+    (SEX_CONCORDANCE, Severity.WARN, "inferred genetic sex agrees with the reported sex"),
+)
+SUMMARY_CHECKS = (
+    (AC_MATCHES_CALLS, Severity.ERROR, "total AC equals the ALT alleles called in passing samples"),
+    (PASSING_SAMPLES, Severity.ERROR, "n_samples is the number of QC-passing samples"),
+)
+NO_PERSON_DATA_CHECK = (NO_PERSON_DATA, Severity.ERROR, "no person-level column or pseudonym")
+COHORT_CHECKS = (
+    (PERSONS_COUNTED, Severity.ERROR, "every person of the batch is counted in some cell"),
+    NO_PERSON_DATA_CHECK,
+)
+AGGREGATE_CHECKS = (
+    NO_PERSON_DATA_CHECK,
+    (COUNTRY_CELLS, Severity.ERROR, "no published per-country AC below k, none recoverable"),
+)
+SUPPRESSION_CHECKS = (
+    NO_PERSON_DATA_CHECK,
+    (SMALL_CELLS, Severity.ERROR, "no published count of persons below k"),
+    (NOT_RECOVERABLE, Severity.ERROR, "no suppressed count follows from the published ones"),
+)
+EXPORT_CHECKS = (
+    (EXPORTS_MATCH, Severity.ERROR, "sites VCF and Beacon documents read back equal the table"),
+)
+CHECKS = (*QC_CHECKS, *SUMMARY_CHECKS, *COHORT_CHECKS, *AGGREGATE_CHECKS[1:])
+CHECKS += (*SUPPRESSION_CHECKS[1:], *EXPORT_CHECKS)
+PERSON_COLUMNS = frozenset(
+    {"sample", "sample_id", "dosage", "gt", "gq", "dp", "ploidy", "year_of_birth", "age_band"}
+    | {"sex_at_birth", "observed_hpo", "diagnoses", "source_file", "source_record"}
+)
+
+
+def _check(name: str, failures: list[str], **figures) -> CheckOutcome:
+    return outcome(CHECKS, name, failures, **figures)
+
+
+def sample_qc_complete(qc: pl.DataFrame, genotyped: list[str]) -> CheckOutcome:
+    seen = Counter(qc["sample"].to_list())
+    failures = [f"sample {s}: no QC row" for s in sorted(set(genotyped) - set(seen))]
+    failures += [
+        f"sample {s}: not genotyped in the batch" for s in sorted(set(seen) - set(genotyped))
+    ]
+    failures += [f"sample {s}: {n} QC rows" for s, n in sorted(seen.items()) if n > 1]
+    return _check(QC_COMPLETE, failures, samples=qc.height, genotyped=len(genotyped))
+
+
+def qc_pass_fraction(qc: pl.DataFrame, minimum: float) -> CheckOutcome:
+    n_pass = int(qc["qc_pass"].sum())
+    fraction = n_pass / qc.height if qc.height else 0.0
+    reasons = Counter(r for row in qc["qc_fail_reasons"].to_list() for r in row)
+    failures = []
+    if fraction < minimum:
+        top = ", ".join(f"{r} ({n})" for r, n in reasons.most_common(5)) or "none"
+        failures.append(f"{n_pass}/{qc.height} samples pass QC (< {minimum:.0%}); reasons: {top}")
+    figures = {f"failed_{r}": n for r, n in reasons.items()}
+    return _check(
+        QC_PASS_FRACTION, failures, samples=qc.height, passing=n_pass, fraction=fraction, **figures
+    )
+
+
+def sex_concordance(qc: pl.DataFrame) -> CheckOutcome:
+    bad = qc.filter(pl.col("sex_mismatch"))
+    failures = [
+        f"sample {r['sample']}: reported {r['reported_sex']}, inferred {r['inferred_sex']}"
+        for r in bad.iter_rows(named=True)
+    ]
+    ambiguous = qc.filter(pl.col("inferred_sex") == "ambiguous").height
+    return _check(SEX_CONCORDANCE, failures, mismatches=bad.height, ambiguous=ambiguous)
+
+
+def allele_counts_match(total_ac: int, called_alt_alleles: int) -> CheckOutcome:
+    failures = []
+    if total_ac != called_alt_alleles:
+        failures.append(f"sum of AC {total_ac} != {called_alt_alleles} ALT alleles called")
+    return _check(AC_MATCHES_CALLS, failures, total_ac=total_ac, called=called_alt_alleles)
+
+
+def passing_samples_counted(summaries: pl.DataFrame, n_passing: int) -> CheckOutcome:
+    counted = summaries["n_samples"].unique().to_list()
+    failures = [
+        f"n_samples {n} != {n_passing} QC-passing samples" for n in counted if n != n_passing
+    ]
+    return _check(PASSING_SAMPLES, failures, passing=n_passing, variants=summaries.height)
+
+
+def persons_counted(cells: pl.DataFrame, persons: pl.DataFrame) -> CheckOutcome:
+    """Each person counts in >= 1 cell of their (country, sex) table, so the cells of a
+    table add up to at least its persons."""
+    sex = pl.col("sex_at_birth").fill_null("unknown").alias("sex")
+    expected = persons.group_by("country", sex).len("persons")
+    counted = cells.group_by("country", "sex").agg(pl.col("n_persons").sum())
+    joined = expected.join(counted, on=["country", "sex"], how="left").fill_null(0)
+    failures = [
+        f"{r['country']} {r['sex']}: {r['persons']} persons, cells add up to {r['n_persons']}"
+        for r in joined.iter_rows(named=True)
+        if r["n_persons"] < r["persons"]
+    ]
+    return _check(PERSONS_COUNTED, failures, persons=persons.height, cells=cells.height)
+
+
+def no_person_level_data(
+    frame: pl.DataFrame, known_pseudonyms: set[str] = frozenset()
+) -> CheckOutcome:
+    failures = [
+        f"column {c!r} is person-level" for c in frame.columns if c.lower() in PERSON_COLUMNS
+    ]
+    for column in frame.select(pl.col(pl.String)).columns:
+        values = frame[column].drop_nulls().unique().to_list()
+        hits = [v for v in values if PSEUDONYM_PATTERN.match(v) or v in known_pseudonyms]
+        failures += [f"column {column!r} holds sample pseudonym {v}" for v in hits[:5]]
+    return _check(NO_PERSON_DATA, failures, columns=len(frame.columns), rows=frame.height)
+
+
+def country_cells_protected(pooled: pl.DataFrame, k: int) -> CheckOutcome:
+    failures = []
+    for country in countries_of(pooled):
+        ac = pl.col(f"AC_{country}")
+        small = pooled.filter((ac >= 1) & (ac < k))
+        failures += [
+            f"{r['variant_id']}: AC_{country} = {r[f'AC_{country}']} published (< {k})"
+            for r in small.head(5).iter_rows(named=True)
+        ]
+    withheld = [
+        pooled[f"AC_{c}"].is_null() & (pooled["n_countries"] >= 2) for c in countries_of(pooled)
+    ]
+    single = int((sum(w.cast(pl.Int64) for w in withheld) == 1).sum()) if withheld else 0
+    if single:
+        failures.append(
+            f"{single} variant(s) withhold exactly one country: recoverable from the pool"
+        )
+    return _check(COUNTRY_CELLS, failures, variants=pooled.height, k=k)
+
+
+def cohort_suppression(summary: pl.DataFrame, k: int) -> list[CheckOutcome]:
+    """Both disclosure checks of the published cohort summary, per (country, sex) table."""
+    small = summary.filter(pl.col("n_persons").is_between(1, k - 1))
+    small_failures = [
+        f"{r['country']} {r['sex']} {r['diagnosis_group']} x {r['phenotype_group']}: "
+        f"{r['n_persons']} persons published"
+        for r in small.iter_rows(named=True)
+    ]
+    recoverable = []
+    for (country, sex), table in summary.group_by("country", "sex", maintain_order=True):
+        rows = [*sorted(set(table["diagnosis_group"]) - {TOTAL}), TOTAL]
+        cols = [*sorted(set(table["phenotype_group"]) - {TOTAL}), TOTAL]
+        values = np.zeros((len(rows), len(cols)), dtype=np.int64)
+        status = np.full(values.shape, Status.PRIMARY, dtype=np.int8)
+        for d, p, n in table.select("diagnosis_group", "phenotype_group", "n_persons").iter_rows():
+            if n is not None:
+                values[rows.index(d), cols.index(p)] = n
+                status[rows.index(d), cols.index(p)] = Status.PUBLISHED
+        recoverable += [
+            f"{country} {sex} {rows[r]} x {cols[c]}: follows from the published counts"
+            for r, c in pinned(values, status)
+        ]
+    hidden = summary["n_persons"].null_count()
+    return [
+        _check(SMALL_CELLS, small_failures, cells=summary.height, suppressed=hidden, k=k),
+        _check(NOT_RECOVERABLE, recoverable, cells=summary.height, suppressed=hidden),
+    ]
+
+
+def exports_match(pooled: pl.DataFrame, sites_vcf: Path, beacon_jsonl: Path) -> CheckOutcome:
+    """Read both exports back (pysam, json) and compare them with the pooled rows."""
+    expected = {
+        r["variant_id"]: r for r in pooled.select("variant_id", "AC", "AN").iter_rows(named=True)
+    }
+    failures, n_vcf, n_docs = [], 0, 0
+    with pysam.VariantFile(str(sites_vcf)) as vcf:
+        for record in vcf:
+            n_vcf += 1
+            key = f"{record.chrom}-{record.pos}-{record.ref}-{record.alts[0]}"
+            row = expected.get(key)
+            got = (record.info.get("AC", (None,))[0], record.info.get("AN"))
+            if row is None or got != (row["AC"], row["AN"]):
+                failures.append(f"{sites_vcf.name}: {key} AC/AN {got} differ from the table")
+    opener = gzip.open if beacon_jsonl.suffix == ".gz" else open
+    with opener(beacon_jsonl, "rt") as handle:
+        for line_number, line in enumerate(handle, 1):
+            n_docs += 1
+            document = json.loads(line)
+            row = expected.get(document["variantInternalId"])
+            populations = document["frequencyInPopulations"]
+            pooled_ac = populations[0]["frequencies"][0]["alleleCount"] if populations else None
+            if row is None or pooled_ac != row["AC"]:
+                failures.append(f"{beacon_jsonl.name} line {line_number}: AC {pooled_ac} differs")
+    for name, count in ((sites_vcf.name, n_vcf), (beacon_jsonl.name, n_docs)):
+        if count != pooled.height:
+            failures.append(f"{name}: {count} records for {pooled.height} variants")
+    return _check(EXPORTS_MATCH, failures, variants=pooled.height, vcf_records=n_vcf, docs=n_docs)
