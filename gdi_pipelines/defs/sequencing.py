@@ -24,8 +24,14 @@ class RawSequencesConfig(dg.Config):
     min_mean_base_quality: float = 28.0
 
 
-def measure_entry(store: ObjectStore, uri: str, entry: FileEntry) -> dict[str, object]:
-    """One row: the file's checksum and read QC, or the reason it could not be measured."""
+def measure_entry(
+    store: ObjectStore, uri: str, entry: FileEntry, crypt4gh_seckey: bytes | None = None
+) -> dict[str, object]:
+    """One row: the file's checksum and read QC, or the reason it could not be measured.
+    An encrypted entry (`encryption: crypt4gh`) is decrypted in memory with `crypt4gh_seckey`."""
+    seckey = crypt4gh_seckey if entry.encryption is not None else None
+    if entry.encryption is not None and seckey is None:
+        raise ValueError("an encrypted entry needs crypt4gh_seckey")
     row: dict[str, object] = {"checksum_manifest": entry.sha256, "source_uri": uri}
     if not store.exists(uri):
         return row | {
@@ -34,7 +40,9 @@ def measure_entry(store: ObjectStore, uri: str, entry: FileEntry) -> dict[str, o
         }
     try:
         with store.open_read(uri) as stream:
-            measured = measure_sequencing_file(stream, uri, entry.format.value)
+            measured = measure_sequencing_file(
+                stream, uri, entry.format.value, crypt4gh_seckey=seckey
+            )
     except SequenceFileError as exc:
         return row | {"problem": str(exc), "checksum_ok": False}
     stats = measured.stats
@@ -85,9 +93,12 @@ def build_sequencing_defs(partitions: dg.MultiPartitionsDefinition) -> dg.Defini
         redact, folder, store = batch.redact, batch.folder, batch.store
         now = datetime.now(UTC)
         rows = []
-        for entry in gates.sequencing_entries(manifest):
+        entries = gates.sequencing_entries(manifest)
+        encrypted = any(e.encryption is not None for e in entries)
+        seckey = platform.crypt4gh_seckey(where.country) if encrypted else None
+        for entry in entries:
             uri = join_uri(folder, entry.path)
-            row = measure_entry(store, uri, entry)
+            row = measure_entry(store, uri, entry, seckey)
             row |= {
                 "country": where.country,
                 "batch_id": where.batch_id,
@@ -114,7 +125,8 @@ def build_sequencing_defs(partitions: dg.MultiPartitionsDefinition) -> dg.Defini
                 publisher.staged(),
                 TABLE,
                 {"expected_rows": len(gates.sequencing_entries(manifest))},
-                batch,
+                batch.docs(TABLE),
+                batch.run_id,
                 context.log,
             ),
             gates.unlisted_files({redact(f.path) for f in manifest.files}, landed, MANIFEST_NAME),

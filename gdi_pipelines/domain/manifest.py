@@ -2,7 +2,7 @@
 
 The manifest (`manifest.json`) is written last by the uploader: a batch folder without one is
 still arriving. Paths are relative to the batch folder; checksums are SHA-256 of the bytes as
-landed (the compressed file for `.gz`).
+landed (the compressed file for `.gz`, the encrypted file for Crypt4GH).
 """
 
 from __future__ import annotations
@@ -42,6 +42,10 @@ class FileFormat(StrEnum):
     FHIR = "FHIR"
 
 
+class Encryption(StrEnum):
+    CRYPT4GH = "crypt4gh"  # GA4GH Crypt4GH, for the node's public key
+
+
 class ManifestError(ValueError):
     """A manifest that cannot be trusted; the message names the file and the reason."""
 
@@ -64,6 +68,7 @@ class FileEntry(_Strict):
     sample_id: str | None = None
     read: Literal[1, 2] | None = None
     build: str | None = Field(default=None, description="reference build of a VCF/BAM/CRAM")
+    encryption: Encryption | None = Field(default=None, description="how the file is encrypted")
 
     @field_validator("sha256")
     @classmethod
@@ -78,6 +83,12 @@ class FileEntry(_Strict):
         if value.startswith("/") or ".." in value.split("/"):
             raise ValueError("path must be relative to the batch folder, without '..'")
         return value
+
+    @model_validator(mode="after")
+    def _encrypted_sequencing_only(self) -> FileEntry:
+        if self.encryption is not None and self.kind is not FileKind.SEQUENCING:
+            raise ValueError(f"{self.path}: only sequencing files may be encrypted")
+        return self
 
 
 class Manifest(_Strict):

@@ -17,8 +17,10 @@ from gdi_pipelines.defs.partitions import BATCHES, CountryBatch, country_batch_p
 from gdi_pipelines.defs.resources import PlatformResource
 from gdi_pipelines.defs.sequencing import build_sequencing_defs
 from gdi_pipelines.domain.pseudonym import pseudonymise
+from gdi_pipelines.domain.sequencing import load_private_key
 from gdi_pipelines.storage.delta import TableRef
 from gdi_pipelines_tests.defs.landing_fixtures import KEY, materialise, write_batch
+from gdi_pipelines_tests.domain.crypt4gh_files import encrypt, make_keypair
 
 READS = Path(__file__).resolve().parents[1] / "data" / "reads"
 PAIR = ("ERR127302_1_subset.fastq.gz", "ERR127302_2_subset.fastq.gz")
@@ -171,3 +173,79 @@ def test_unlisted_file_and_low_quality_warn_but_publish(node):
     assert "stray.fastq.gz" in evaluation["no_unlisted_files"].metadata["failures"].value
     assert not evaluation["read_quality"].passed
     assert evaluation["read_quality"].metadata["files_below"].value == 1
+
+
+PASSPHRASE = "node passphrase, never logged"
+QC = [
+    "read",
+    "read_count",
+    "base_count",
+    "mean_base_quality",
+    "q30_fraction",
+    "gc_fraction",
+    "read_length_min",
+    "read_length_mean",
+    "read_length_max",
+    "mapped_fraction",
+    "checksum_ok",
+    "problem",
+]
+
+
+def land_encrypted(landing: Path, batch: str, sample: str, pubkey: bytes) -> Path:
+    """The pair as a lab lands it for the SE node: Crypt4GH for the node's public key."""
+    files = {
+        f"reads/{sample}_R{read}.fastq.gz.c4gh": (
+            encrypt((READS / name).read_bytes(), pubkey),
+            "sequencing",
+            "FASTQ",
+            {"sample_id": sample, "read": read, "encryption": "crypt4gh"},
+        )
+        for read, name in enumerate(PAIR, start=1)
+    }
+    return write_batch(landing / "SE" / batch, "SE", batch, [sample], files)
+
+
+def test_crypt4gh_reads_publish_the_same_qc_as_plain_ones(node, tmp_path, monkeypatch):
+    settings, instance, defs = node
+    seckey_file, pubkey = make_keypair(tmp_path / "secrets", "se-node", PASSPHRASE)
+    monkeypatch.setenv("GDI_CRYPT4GH_SECKEY_FILE", str(tmp_path / "absent.sec"))  # SE's wins
+    monkeypatch.setenv("GDI_CRYPT4GH_SECKEY_FILE_SE", str(seckey_file))
+    monkeypatch.setenv("GDI_CRYPT4GH_PASSPHRASE", PASSPHRASE)
+    landing = Path(settings.landing.uri)
+    land(landing, "SE", "b001", {"SE-LAB-1": PAIR})
+    folder = land_encrypted(landing, "b002", "SE-LAB-1", pubkey)
+    results = [run(instance, defs, "SE", batch) for batch in ("b001", "b002")]
+    assert all(result.success for result in results)
+    table = TableRef(settings.node("SE").warehouse.child("raw_sequences")).read()
+    plain, encrypted = (
+        table.filter(pl.col("batch_id") == batch).sort("read") for batch in ("b001", "b002")
+    )
+    assert encrypted.select(QC).equals(plain.select(QC))
+    assert encrypted["checksum_ok"].all() and encrypted["read_count"].min() > 0
+    landed = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    assert landed == [
+        "manifest.json",
+        "reads/SE-LAB-1_R1.fastq.gz.c4gh",
+        "reads/SE-LAB-1_R2.fastq.gz.c4gh",
+    ], "only the encrypted files: no plaintext next to them"
+    assert encrypted["size_bytes"].to_list() == [
+        (folder / path).stat().st_size for path in landed[1:]
+    ]
+    events = repr(list(instance.all_logs(results[1].run_id)))
+    assert PASSPHRASE not in events
+    assert load_private_key(seckey_file, PASSPHRASE).hex() not in events
+
+
+def test_crypt4gh_reads_without_a_node_key_fail_naming_the_setting(node, tmp_path):
+    settings, instance, defs = node
+    _, pubkey = make_keypair(tmp_path / "secrets", "se-node")
+    land_encrypted(Path(settings.landing.uri), "b001", "SE-LAB-1", pubkey)
+    result = run(instance, defs, "SE", "b001")
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    message = failure.step_failure_data.error.cause.message
+    assert message.startswith("gdi_pipelines.config.errors.ConfigError: GDI_CRYPT4GH_SECKEY_FILE:")
+    assert "node SE has Crypt4GH-encrypted files to read but no private key" in message
+    assert "set GDI_CRYPT4GH_SECKEY_FILE_SE or GDI_CRYPT4GH_SECKEY_FILE" in message
+    assert TableRef(settings.node("SE").warehouse.child("raw_sequences")).version() is None

@@ -57,6 +57,12 @@ def test_invalid_json_names_file_and_line():
         ({"files": [{**GOOD["files"][0], "path": "../x"}]}, "files.0.path", "relative"),
         ({"files": [{**GOOD["files"][0], "sample_id": "ghost"}]}, "(top level)", "not in samples"),
         ({"files": [{**GOOD["files"][0], "colour": "red"}]}, "files.0.colour", "Extra inputs"),
+        ({"files": [{**GOOD["files"][0], "encryption": "pgp"}]}, "files.0.encryption", "crypt4gh"),
+        (
+            {"files": [{**GOOD["files"][0], "kind": "clinical", "encryption": "crypt4gh"}]},
+            "files.0",
+            "only sequencing files may be encrypted",
+        ),
     ],
 )
 def test_invalid_manifest_names_the_field(changes: dict, where: str, reason: str):
@@ -65,3 +71,11 @@ def test_invalid_manifest_names_the_field(changes: dict, where: str, reason: str
     message = str(err.value)
     assert message.startswith(f"m.json: {where}:"), message
     assert reason in message
+
+
+def test_a_crypt4gh_file_is_declared_and_kept_in_the_json():
+    files = [{**GOOD["files"][0], "encryption": "crypt4gh"}]
+    manifest = parse_manifest(_with(files=files), "m.json")
+    assert manifest.files[0].encryption == "crypt4gh"
+    assert parse_manifest(manifest.to_json(), "m.json") == manifest
+    assert parse_manifest(json.dumps(GOOD), "m.json").files[0].encryption is None

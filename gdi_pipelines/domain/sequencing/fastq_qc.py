@@ -42,6 +42,8 @@ def measure_fastq(stream, source: str) -> ReadStats:
     head = _Filling(stream).read(4)
     if not head:
         raise SequenceFileError(f"{source}: empty file (0 bytes)")
+    if head == b"cryp":  # the Crypt4GH magic
+        raise SequenceFileError(f"{source}: Crypt4GH-encrypted, but not declared encrypted")
     for magic, name in _OTHER_COMPRESSION.items():
         if head.startswith(magic):
             raise SequenceFileError(f"{source}: {name} compression is not supported")
