@@ -64,7 +64,12 @@ def materialise_landed(settings: Settings, args: argparse.Namespace) -> int:
     from gdi_pipelines.definitions import build_definitions
     from gdi_pipelines.defs.partitions import CountryBatch
     from gdi_pipelines.instance import local_instance
-    from gdi_pipelines.orchestrate import landed_batches, materialise, register_batches
+    from gdi_pipelines.orchestrate import (
+        landed_batches,
+        materialise,
+        refresh_federation,
+        register_batches,
+    )
     from gdi_pipelines.report import format_runs, format_tables
 
     countries = tuple(args.countries.split(",")) if args.countries else None
@@ -81,6 +86,8 @@ def materialise_landed(settings: Settings, args: argparse.Namespace) -> int:
     register_batches(instance, ready)
     defs = build_definitions(settings.countries)
     runs = materialise(defs, instance, [CountryBatch(b.country, b.batch_id) for b in ready])
+    if any(r.success for r in runs):
+        runs.append(refresh_federation(defs, instance))
     print(format_runs(runs))
     print(format_tables(settings))
     print(f"Dagster instance: {settings.dagster_home} (make ui to browse the runs)")

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import dagster as dg
 
 from gdi_pipelines.config import Settings
+from gdi_pipelines.defs.federation import JOB as FEDERATION_JOB
 from gdi_pipelines.defs.jobs import INGEST_JOB
 from gdi_pipelines.defs.partitions import BATCHES, CountryBatch
 from gdi_pipelines.storage.landing import LandedBatch, discover_batches
@@ -22,7 +23,7 @@ class CheckSummary:
 
 @dataclass(frozen=True)
 class RunSummary:
-    partition: CountryBatch
+    partition: CountryBatch | None  # None: the federation refresh
     run_id: str
     success: bool
     checks: tuple[CheckSummary, ...]
@@ -61,15 +62,25 @@ def materialise(
             raise_on_error=False,
             tags={"gdi/country": where.country, "gdi/batch": where.batch_id},
         )
-        checks = tuple(
-            CheckSummary(e.asset_key.to_user_string(), e.check_name, e.passed, e.severity.value)
-            for e in result.get_asset_check_evaluations()
-        )
-        error = None
-        if not result.success:
-            failures = [e for e in result.all_events if e.is_step_failure]
-            error = (
-                failures[0].step_failure_data.error.message.strip() if failures else "run failed"
-            )
-        summaries.append(RunSummary(where, result.run_id, result.success, checks, error))
+        summaries.append(_summary(where, result))
     return summaries
+
+
+def refresh_federation(defs: dg.Definitions, instance: dg.DagsterInstance) -> RunSummary:
+    """Pool the nodes' published summaries: the job the nightly schedule runs."""
+    result = defs.resolve_job_def(FEDERATION_JOB).execute_in_process(
+        instance=instance, raise_on_error=False
+    )
+    return _summary(None, result)
+
+
+def _summary(where: CountryBatch | None, result: dg.ExecuteInProcessResult) -> RunSummary:
+    checks = tuple(
+        CheckSummary(e.asset_key.to_user_string(), e.check_name, e.passed, e.severity.value)
+        for e in result.get_asset_check_evaluations()
+    )
+    error = None
+    if not result.success:
+        failures = [e for e in result.all_events if e.is_step_failure]
+        error = failures[0].step_failure_data.error.message.strip() if failures else "run failed"
+    return RunSummary(where, result.run_id, result.success, checks, error)

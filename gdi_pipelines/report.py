@@ -16,19 +16,24 @@ NODE_TABLES = (
     "variant_sites",
     "clinical_phenotypes",
     "clinical_rejects",
+    "sample_qc",
+    "country_variant_summaries",
+    "country_cohort_counts",
 )
+FEDERATION_TABLES = ("cross_country_aggregates", "cohort_summary")
 
 
 def table_rows(settings: Settings) -> list[tuple[str, str, int, int]]:
     """(country, table, delta version, rows) for every node table that exists."""
+    places = [(n.country, n.warehouse.child(t), t) for n in settings.nodes for t in NODE_TABLES]
+    places += [("shared", settings.federation.child(t), t) for t in FEDERATION_TABLES]
     rows = []
-    for node in settings.nodes:
-        for table in NODE_TABLES:
-            ref = TableRef(node.warehouse.child(table))
-            version = ref.version()
-            if version is not None:
-                count = ref.scan().select(pl.len()).collect().item()
-                rows.append((node.country, table, version, count))
+    for owner, location, table in places:
+        ref = TableRef(location)
+        version = ref.version()
+        if version is not None:
+            count = ref.scan().select(pl.len()).collect().item()
+            rows.append((owner, table, version, count))
     return rows
 
 
@@ -36,8 +41,8 @@ def format_tables(settings: Settings) -> str:
     rows = table_rows(settings)
     if not rows:
         return "no tables published yet"
-    lines = [f"{'country':<8}{'table':<24}{'version':>8}{'rows':>12}"]
-    lines += [f"{c:<8}{t:<24}{v:>8}{n:>12}" for c, t, v, n in rows]
+    lines = [f"{'country':<8}{'table':<28}{'version':>8}{'rows':>12}"]
+    lines += [f"{c:<8}{t:<28}{v:>8}{n:>12}" for c, t, v, n in rows]
     return "\n".join(lines)
 
 
@@ -47,7 +52,9 @@ def format_runs(runs: list[RunSummary]) -> str:
         passed = sum(c.passed for c in run.checks)
         failed = [f"{c.asset}.{c.check} ({c.severity})" for c in run.checks if not c.passed]
         status = "ok" if run.success else "FAILED"
-        line = f"{run.partition.country}/{run.partition.batch_id}: {status}, checks passed {passed}"
+        where = run.partition
+        label = f"{where.country}/{where.batch_id}" if where else "federation"
+        line = f"{label}: {status}, checks passed {passed}"
         line += f", failed {len(failed)}" + (f": {', '.join(failed)}" if failed else "")
         lines.append(line)
         if run.error:

@@ -41,3 +41,11 @@ def s3_env(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> S3Server:
     for name, value in s3_server.env.items():
         monkeypatch.setenv(name, value)
     return s3_server
+
+
+@pytest.fixture(scope="session")
+def federated(tmp_path_factory: pytest.TempPathFactory):
+    """A synthetic three-country network run through every asset once (see federated_node)."""
+    from gdi_pipelines_tests.defs.federated_node import federated_node
+
+    return federated_node(tmp_path_factory)

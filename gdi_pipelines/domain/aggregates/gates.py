@@ -149,23 +149,24 @@ def no_person_level_data(
 
 
 def country_cells_protected(pooled: pl.DataFrame, k: int) -> CheckOutcome:
-    failures = []
-    for country in countries_of(pooled):
+    failures, countries = [], countries_of(pooled)
+    for country in countries:
         ac = pl.col(f"AC_{country}")
         small = pooled.filter((ac >= 1) & (ac < k))
         failures += [
             f"{r['variant_id']}: AC_{country} = {r[f'AC_{country}']} published (< {k})"
             for r in small.head(5).iter_rows(named=True)
         ]
-    withheld = [
-        pooled[f"AC_{c}"].is_null() & (pooled["n_countries"] >= 2) for c in countries_of(pooled)
+    # the attacker's view: with >= 2 contributors, a single hidden one is the pooled AC minus
+    # the published ones (a sole contributor withheld is not named by any column)
+    published = [(pl.col(f"AN_{c}") > 0).fill_null(False).cast(pl.Int64) for c in countries]
+    hidden = pl.col("n_countries") - pl.sum_horizontal(published) if published else pl.lit(0)
+    single = pooled.filter((hidden == 1) & (pl.col("n_countries") >= 2))
+    failures += [
+        f"{r['variant_id']}: one contributing country withheld, recoverable from the pool"
+        for r in single.head(5).iter_rows(named=True)
     ]
-    single = int((sum(w.cast(pl.Int64) for w in withheld) == 1).sum()) if withheld else 0
-    if single:
-        failures.append(
-            f"{single} variant(s) withhold exactly one country: recoverable from the pool"
-        )
-    return _check(COUNTRY_CELLS, failures, variants=pooled.height, k=k)
+    return _check(COUNTRY_CELLS, failures, variants=pooled.height, k=k, single=single.height)
 
 
 def cohort_suppression(summary: pl.DataFrame, k: int) -> list[CheckOutcome]:
