@@ -59,7 +59,7 @@ def test_check_lists_the_nodes(gdi_home: Path):
 
 def test_demo_publishes_every_node_table(demo):
     home, _, stdout = demo
-    assert "SE/b001: ok" in stdout and "DK/b001: ok" in stdout
+    assert "SE/b001: ok" in stdout and "DK/b001: ok" in stdout and "federation: ok" in stdout
     nodes = home / "warehouse" / "nodes"
     for country in ("SE", "DK"):
         reads = pl.read_delta(str(nodes / country / "raw_sequences"))
@@ -71,13 +71,22 @@ def test_demo_publishes_every_node_table(demo):
         samples = set(pl.read_delta(str(nodes / country / "variant_samples"))["sample"])
         assert samples == set(reads["sample"]) == set(persons["sample"])
         assert f"{country}      harmonised_variants" in stdout
+        for table in ("sample_qc", "country_variant_summaries", "country_cohort_counts"):
+            assert pl.read_delta(str(nodes / country / table)).height > 0, table
+    assert "shared  cohort_summary" in stdout
 
 
 def test_demo_runs_are_in_the_local_instance(demo):
     home, _, _ = demo
     instance = dg.DagsterInstance.from_config(str(home / "dagster"))
     runs = instance.get_runs()
-    assert len(runs) == 2 and all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
+    assert all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
+    # one ingest run per partition, then the federation refresh
+    assert sorted(r.job_name for r in runs) == [
+        "federation_refresh",
+        "ingest_batch",
+        "ingest_batch",
+    ]
     assert instance.get_dynamic_partitions("batches") == ["b001"]
 
 
@@ -130,12 +139,13 @@ def test_webserver_shows_the_demo_runs_and_assets(demo):
                 time.sleep(1)
         runs = _graphql(port, "{ runsOrError { ... on Runs { results { runId status } } } }")
         statuses = [r["status"] for r in runs["runsOrError"]["results"]]
-        assert statuses == ["SUCCESS", "SUCCESS"]
+        assert statuses == ["SUCCESS"] * 3  # two partitions and the federation refresh
         nodes = _graphql(port, "{ assetNodes { assetKey { path } groupName } }")["assetNodes"]
         groups = {n["assetKey"]["path"][-1]: n["groupName"] for n in nodes}
         assert groups["raw_sequences"] == "sequencing"
         assert groups["harmonised_variants"] == "variants"
         assert groups["clinical_phenotypes"] == "clinical"
+        assert groups["cross_country_aggregates"] == "federation"
     finally:
         server.terminate()
         server.wait(timeout=30)
