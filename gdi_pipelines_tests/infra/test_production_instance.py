@@ -132,6 +132,7 @@ def test_queued_run_completes_through_the_daemon(database: str, tmp_path: Path):
             "SELECT count(*) FROM event_logs WHERE run_id = %s AND dagster_event_type = %s",
             (queued.run_id, "ASSET_MATERIALIZATION"),
         )
-        assert cur.fetchone()[0] == 3  # raw_sequences, harmonised_variants, clinical_phenotypes
+        # raw_sequences, harmonised_variants, clinical_phenotypes and the three node summaries
+        assert cur.fetchone()[0] == 6
         cur.execute("SELECT status FROM runs WHERE run_id = %s", (queued.run_id,))
         assert cur.fetchone()[0] == "SUCCESS"
