@@ -41,6 +41,7 @@ def test_one_suite_per_table():
         "cross_country_aggregates",
         "harmonised_variants",
         "raw_sequences",
+        "sample_qc",
     ]
 
 
