@@ -6,7 +6,6 @@ else) or the federation's own tables. They are unpartitioned and refreshed by th
 would wait for partitions that never land (a country without batch b002).
 """
 
-import gzip
 import itertools
 import json
 import tempfile
@@ -18,12 +17,16 @@ import polars as pl
 import pysam
 
 from gdi_pipelines.config import Settings
-from gdi_pipelines.defs.expectations import suite_checks, validate_staged
-from gdi_pipelines.defs.gating import check_specs, gate_and_publish
+from gdi_pipelines.defs.expectations import suite_checks
+from gdi_pipelines.defs.gating import check_specs, stage_gate_publish
 from gdi_pipelines.defs.resources import PlatformResource
 from gdi_pipelines.domain.aggregates import gates
 from gdi_pipelines.domain.aggregates.disclosure import protect_cohort_cells
-from gdi_pipelines.domain.aggregates.exports import beacon_documents, write_sites_vcf
+from gdi_pipelines.domain.aggregates.exports import (
+    beacon_documents,
+    write_beacon_jsonl,
+    write_sites_vcf,
+)
 from gdi_pipelines.domain.aggregates.federation import FederationConfig, pool_country_summaries
 from gdi_pipelines.domain.aggregates.variant_summaries import country_totals
 from gdi_pipelines.storage.delta import TableRef
@@ -65,17 +68,6 @@ def _publisher(settings: Settings, table: str, schema: pl.Schema, run_id: str):
 
 def _lineage(inputs: list[SummaryInput]) -> str:
     return ", ".join(f"{i.country} v{i.version}" for i in inputs) or "none"
-
-
-def _publish(context, settings: Settings, table: str, frame: pl.DataFrame, outcomes, extra):
-    publisher = _publisher(settings, table, frame.schema, context.run_id)
-    publisher.stage(frame)
-    docs = settings.federation.child("_docs", "gx", table)
-    outcomes = [
-        *outcomes,
-        *validate_staged(publisher.staged(), table, {}, docs, context.run_id, context.log),
-    ]
-    yield from gate_and_publish(context, publisher, outcomes, extra)
 
 
 def _af_by_country_markdown(pooled: pl.DataFrame, countries: list[str]) -> str:
@@ -132,7 +124,15 @@ def build_federation_defs() -> dg.Definitions:
             "variants": pooled.height,
             "af_by_country": dg.MetadataValue.md(_af_by_country_markdown(pooled, countries)),
         }
-        yield from _publish(context, platform.settings(), AGGREGATES, pooled, outcomes, extra)
+        settings = platform.settings()
+        yield from stage_gate_publish(
+            context,
+            _publisher(settings, AGGREGATES, pooled.schema, context.run_id),
+            pooled,
+            outcomes,
+            extra,
+            suite_docs=settings.federation.child("_docs", "gx", AGGREGATES),
+        )
 
     @dg.asset(
         name=COHORT,
@@ -161,9 +161,8 @@ def build_federation_defs() -> dg.Definitions:
             *gates.cohort_suppression(summary, config.k),
         ]
         publisher = _publisher(platform.settings(), COHORT, summary.schema, context.run_id)
-        publisher.stage(summary)
         extra = {"inputs": _lineage(inputs), "suppressed": summary["n_persons"].null_count()}
-        yield from gate_and_publish(context, publisher, outcomes, extra)
+        yield from stage_gate_publish(context, publisher, summary, outcomes, extra)
 
     @dg.asset(
         name=EXPORTS,
@@ -203,9 +202,7 @@ def build_federation_defs() -> dg.Definitions:
                 config.population,
                 str(version),
             )
-            with gzip.open(beacon, "wt") as handle:
-                for document in documents:
-                    handle.write(json.dumps(document, separators=(",", ":")) + "\n")
+            write_beacon_jsonl(documents, beacon)
             check = gates.exports_match(pooled, vcf, beacon)
             yield dg.AssetCheckResult(
                 check_name=check.name, passed=check.passed, metadata=dict(check.figures)

@@ -7,6 +7,8 @@ from collections.abc import Iterator, Sequence
 import dagster as dg
 import polars as pl
 
+from gdi_pipelines.config.locations import Location
+from gdi_pipelines.defs.expectations import validate_staged
 from gdi_pipelines.domain.quality import CheckOutcome, Severity, blocking_failures
 from gdi_pipelines.storage.publish import PartitionPublisher
 
@@ -80,6 +82,28 @@ def gate_and_publish(
             **(extra_metadata or {}),
         }
     )
+
+
+def stage_gate_publish(
+    context: dg.AssetExecutionContext,
+    publisher: PartitionPublisher,
+    frame: pl.DataFrame,
+    outcomes: list[CheckOutcome],
+    extra_metadata: dict[str, object] | None = None,
+    suite_docs: Location | None = None,
+) -> Iterator[dg.AssetCheckResult | dg.MaterializeResult]:
+    """Stage `frame`; with `suite_docs` also run the table's GX suite (Data Docs go there);
+    then `gate_and_publish`."""
+    publisher.stage(frame)
+    if suite_docs is not None:
+        staged = publisher.staged()
+        outcomes = [
+            *outcomes,
+            *validate_staged(
+                staged, publisher.table_name, {}, suite_docs, context.run_id, context.log
+            ),
+        ]
+    yield from gate_and_publish(context, publisher, outcomes, extra_metadata)
 
 
 def column_schema(schema: pl.Schema, descriptions: dict[str, str]) -> dg.TableSchema:

@@ -6,8 +6,8 @@ import dagster as dg
 import polars as pl
 
 from gdi_pipelines.defs.batch import PartitionScope, open_partition
-from gdi_pipelines.defs.expectations import suite_checks, validate_staged
-from gdi_pipelines.defs.gating import check_specs, gate_and_publish
+from gdi_pipelines.defs.expectations import suite_checks
+from gdi_pipelines.defs.gating import check_specs, stage_gate_publish
 from gdi_pipelines.defs.resources import PlatformResource
 from gdi_pipelines.domain.aggregates import gates
 from gdi_pipelines.domain.aggregates.disclosure import CELL_SCHEMA, cohort_cells
@@ -67,16 +67,12 @@ def _genome_settings(platform: PlatformResource) -> dict:
 
 
 def _gate(context, scope: PartitionScope, table, frame, schema, outcomes, descriptions):
-    """Stage `frame`, add the table's GX suite to `outcomes`, publish or quarantine."""
+    """Stage `frame`, run `outcomes` and the table's GX suite, publish or quarantine."""
     publisher = scope.publisher(table, schema, descriptions=descriptions)
-    publisher.stage(frame)
-    outcomes = [
-        *outcomes,
-        *validate_staged(
-            publisher.staged(), table, {}, scope.docs(table), scope.run_id, context.log
-        ),
-    ]
-    yield from gate_and_publish(context, publisher, outcomes, {"rows": frame.height})
+    extra = {"rows": frame.height}
+    yield from stage_gate_publish(
+        context, publisher, frame, outcomes, extra, suite_docs=scope.docs(table)
+    )
 
 
 def build_summaries_defs(partitions: dg.MultiPartitionsDefinition) -> dg.Definitions:
@@ -196,9 +192,8 @@ def build_summaries_defs(partitions: dg.MultiPartitionsDefinition) -> dg.Definit
             gates.no_person_level_data(cells, set(persons["sample"])),
         ]
         publisher = scope.publisher(COHORT_TABLE, COHORT_TABLE_SCHEMA)
-        publisher.stage(cells)
         figures = {"cells": cells.height, "persons": persons.height}
-        yield from gate_and_publish(context, publisher, outcomes, figures)
+        yield from stage_gate_publish(context, publisher, cells, outcomes, figures)
 
     return dg.Definitions(
         assets=[sample_qc_asset, country_variant_summaries, country_cohort_counts]

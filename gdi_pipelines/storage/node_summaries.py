@@ -25,8 +25,6 @@ class NotASummaryError(PermissionError):
 @dataclass(frozen=True)
 class SummaryInput:
     country: str
-    table: str
-    uri: str
     version: int
     frame: pl.LazyFrame
 
@@ -48,5 +46,5 @@ class NodeSummaries:
             version = ref.version()
             if version is not None:
                 frame = ref.scan(version).filter(pl.col("country") == node.country)
-                found.append(SummaryInput(node.country, table, ref.uri, version, frame))
+                found.append(SummaryInput(node.country, version, frame))
         return found

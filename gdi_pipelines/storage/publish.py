@@ -47,6 +47,7 @@ class PartitionPublisher:
     ):
         slug = "/".join(f"{k}={v}" for k, v in sorted(partition.items())) or "all"
         self.target = TableRef(table)
+        self.table_name = table_name
         self.partition = partition
         self.partition_by = list(partition_by)
         self.schema = schema

