@@ -545,9 +545,11 @@ def test_helm_run_launcher_rejects_what_dagster_k8s_does_not_know():
     assert not result.success
 
 
-def _user_deployment_schema() -> tuple[dict, Registry]:
-    schema = json.loads((DATA / "dagster-user-deployments.values.schema.json").read_text())
-    # the schema refers to Kubernetes' definitions online; offline they are "any object"
+def _chart_schema(name: str) -> tuple[dict, Registry]:
+    """A values schema of the chart from data/ (PROVENANCE.md), and a registry for its `$ref`s
+    to Kubernetes' definitions online (kubernetesjsonschema.dev, or raw.githubusercontent.com/
+    yannh/kubernetes-json-schema in later charts): offline, each one is "any object"."""
+    schema = json.loads((DATA / name).read_text())
     documents: dict[str, dict] = {}
 
     def collect(node) -> None:
@@ -573,8 +575,107 @@ def _user_deployment_schema() -> tuple[dict, Registry]:
     return schema, registry
 
 
+def _as_overlay(schema: dict) -> dict:
+    """The schema for a file given to `helm install -f`. Helm validates the chart's own
+    values.yaml with the file merged into it: maps are merged, so the chart's defaults fill
+    every `required` key of a nested map (dropped here, at every depth: dropping the top-level
+    `required` only, as the user-deployment test does, leaves 29 such keys missing, e.g.
+    dagsterDaemon.image, global.dagsterHome, postgresql.image, k8sRunLauncher.envVars); lists
+    are replaced, so an item of a list (a user deployment, a tag concurrency limit) must be
+    complete: under `items`, the original `$defs` apply, with their `required`. Types, enums,
+    `additionalProperties: false` and `if`/`then` all stay."""
+
+    def strip(node):
+        if isinstance(node, list):
+            return [strip(value) for value in node]
+        if not isinstance(node, dict):
+            return node
+        out = {}
+        for key, value in node.items():
+            if key == "required":
+                continue
+            if key == "items":
+                out[key] = value  # its $refs still point at the complete $defs
+            elif key == "properties":
+                out[key] = {name: strip(sub) for name, sub in value.items()}
+            elif key == "$ref" and value.startswith("#/$defs/"):
+                out[key] = "#/$overlay/" + value.removeprefix("#/$defs/")
+            else:
+                out[key] = strip(value)
+        return out
+
+    top = strip({key: value for key, value in schema.items() if key != "$defs"})
+    return {**top, "$defs": schema["$defs"], "$overlay": strip(schema["$defs"])}
+
+
+def _messages(errors) -> Iterator[str]:
+    for error in errors:
+        yield error.message
+        yield from _messages(error.context)  # why each branch of an anyOf failed
+
+
+def _nulls(node, path=()) -> Iterator[tuple]:
+    if node is None:
+        yield path
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            yield from _nulls(value, (*path, key))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _nulls(value, (*path, i))
+
+
+def test_helm_values_validate_against_the_charts_schema():
+    """The whole of infra/helm/values.yaml meets the chart's values.schema.json, as Helm checks
+    it when installing (the schema is a snapshot, not verified to be 1.13.27's: PROVENANCE.md)."""
+    schema, registry = _chart_schema("dagster.values.schema.json")
+    values = _yaml(VALUES)
+    # Helm deletes a key set to null instead of merging it: the overlay would not hold then
+    assert not list(_nulls(values)), list(_nulls(values))
+    Draft202012Validator(_as_overlay(schema), registry=registry).validate(values)
+    # the top level admits any key (additionalProperties: true): a misspelt one would pass
+    assert set(values) <= set(schema["properties"]), set(values) - set(schema["properties"])
+    # the snapshot predates the chart's top-level `concurrency`; every other field is there
+    assert CHART_TOP_LEVEL - set(schema["properties"]) <= {"concurrency"}
+
+
+def _qrc(values: dict) -> dict:
+    return values["dagsterDaemon"]["runCoordinator"]["config"]["queuedRunCoordinator"]
+
+
+@pytest.mark.parametrize(
+    ("break_it", "error"),
+    [
+        (
+            lambda v: v["runLauncher"].update(type="K8sJobLauncher"),
+            "'K8sJobLauncher' is not one of",
+        ),
+        (
+            lambda v: v["runLauncher"]["config"]["k8sRunLauncher"].update(jobNamspace="gdi"),
+            "'jobNamspace' was unexpected",
+        ),
+        (
+            lambda v: v["dagsterDaemon"].update(runRetry={"enabled": True}),
+            "'runRetry' was unexpected",
+        ),
+        (lambda v: _qrc(v).update(maxConcurrentRuns="8"), "'8' is not of type 'integer'"),
+        (lambda v: _qrc(v)["tagConcurrencyLimits"][0].pop("limit"), "'limit' is a required"),
+    ],
+    ids=["enum", "misspelt-launcher-field", "misspelt-daemon-field", "type", "list-item-required"],
+)
+def test_helm_values_schema_validation_can_fail(break_it, error):
+    """The validation above is not vacuous: what the chart rejects, it rejects (an item of a
+    list keeps its `required`, the chart's defaults do not fill it)."""
+    schema, registry = _chart_schema("dagster.values.schema.json")
+    values = copy.deepcopy(_yaml(VALUES))
+    break_it(values)
+    validator = Draft202012Validator(_as_overlay(schema), registry=registry)
+    messages = list(_messages(validator.iter_errors(values)))
+    assert any(error in message for message in messages), messages
+
+
 def test_helm_user_deployment_validates_against_the_charts_schema():
-    schema, registry = _user_deployment_schema()
+    schema, registry = _chart_schema("dagster-user-deployments.values.schema.json")
     section = _yaml(VALUES)["dagster-user-deployments"]
     relaxed = {k: v for k, v in schema.items() if k != "required"}  # chart defaults fill these
     Draft202012Validator(relaxed, registry=registry).validate(section)
