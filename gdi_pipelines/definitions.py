@@ -20,7 +20,20 @@ def _executor(name: str) -> dg.ExecutorDefinition:
         from dagster_k8s import k8s_job_executor  # only deployments on Kubernetes need it
 
         return k8s_job_executor
-    return dg.in_process_executor if name == "in_process" else dg.multiprocess_executor
+    return dg.in_process_executor if name == "in_process" else step_processes
+
+
+# One process per step, forked from a server that imported the heavy modules once
+step_processes = dg.multiprocess_executor.configured(
+    lambda config: {
+        **config,
+        "start_method": {"forkserver": {"preload_modules": ["gdi_pipelines.defs.step_preload"]}},
+    },
+    name="multiprocess",
+    config_schema={
+        "max_concurrent": dg.Field(int, is_required=False, description="0: one per CPU"),
+    },
+)
 
 
 def build_definitions(countries: tuple[str, ...], executor: str = "multiprocess") -> dg.Definitions:

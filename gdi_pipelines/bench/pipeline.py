@@ -65,7 +65,9 @@ def fresh_home(cohort: Cohort, home: Path):
 def phases_share(home: Path):
     def inspect(measured: RunMeasurement) -> dict:
         phases = run_phases(home / "dagster")
-        phases["gate_share_of_wall"] = round(phases.get("gate_seconds", 0.0) / measured.seconds, 4)
+        gate = phases.get("gate_seconds", 0.0)
+        phases["gate_share_of_wall"] = round(gate / measured.seconds, 4)
+        phases["gate_share_of_steps"] = round(gate / (phases.get("step_seconds") or 1.0), 4)
         return phases
 
     return inspect
@@ -92,8 +94,9 @@ def pipeline_contest(cohort: Cohort, cache: Path, work: Path, repetitions: int) 
     result = run_contest(
         "pipeline", f"{vcf.label} batch", "genotypes", vcf.genotypes, ours, reference, repetitions
     )
-    shares = sorted(d["gate_share_of_wall"] for d in result.ours.details)
-    result.notes["gate_share_of_wall_median"] = shares[len(shares) // 2]
+    for share in ("gate_share_of_wall", "gate_share_of_steps"):
+        shares = sorted(d[share] for d in result.ours.details)
+        result.notes[f"{share}_median"] = shares[len(shares) // 2]
     result.notes["fastq_files"] = len(reads)
     shutil.rmtree(home, ignore_errors=True)
     return result

@@ -1,4 +1,4 @@
-"""Where a `gdi materialize` run spent its time, read back from the Dagster event log.
+"""Where `gdi materialize` spent its time, read back from the Dagster event log.
 
 Per step: its duration and, for an asset step with checks, three phases:
 - gate: from the asset's last own log line before its checks (not counting the Great
@@ -56,28 +56,34 @@ def _step_phases(entries: list) -> dict:
 
 
 def run_phases(dagster_home: Path) -> dict:
-    """Phases of the newest run of the instance in `dagster_home`."""
+    """Phases of every run of the instance in `dagster_home` (`gdi materialize` runs the
+    ingest job, then the federation refresh), steps keyed by step key, times summed."""
     import dagster as dg
 
     instance = dg.DagsterInstance.from_config(str(dagster_home))
     try:
-        runs = instance.get_runs(limit=1)
-        if not runs:
-            return {}
-        entries = instance.all_logs(runs[0].run_id)
+        logs = [instance.all_logs(run.run_id) for run in reversed(instance.get_runs())]
     finally:
         instance.dispose()
-    by_step: dict[str, list] = {}
-    for entry in entries:
-        if entry.step_key:
-            by_step.setdefault(entry.step_key, []).append(entry)
-    start = next((e.timestamp for e in entries if _kind(e) == "PIPELINE_START"), None)
-    end = next((e.timestamp for e in entries if _kind(e) in RUN_END), None)
-    steps = {key: _step_phases(step) for key, step in by_step.items()}
+    steps: dict[str, dict] = {}
+    run_seconds = 0.0
+    for entries in logs:
+        by_step: dict[str, list] = {}
+        for entry in entries:
+            if entry.step_key:
+                by_step.setdefault(entry.step_key, []).append(entry)
+        start = next((e.timestamp for e in entries if _kind(e) == "PIPELINE_START"), None)
+        end = next((e.timestamp for e in entries if _kind(e) in RUN_END), None)
+        run_seconds += (end - start) if start and end else 0.0
+        steps |= {key: _step_phases(step) for key, step in by_step.items()}
+    if not logs:
+        return {}
     return {
-        "run_seconds": (end - start) if start and end else None,
+        "runs": len(logs),
+        "run_seconds": run_seconds,
+        "step_seconds": sum(s.get("seconds") or 0.0 for s in steps.values()),
         "gate_seconds": sum(s.get("gate_seconds") or 0.0 for s in steps.values()),
         "publish_seconds": sum(s.get("publish_seconds") or 0.0 for s in steps.values()),
-        "events": len(entries),
+        "events": sum(len(entries) for entries in logs),
         "steps": steps,
     }

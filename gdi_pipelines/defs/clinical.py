@@ -11,6 +11,7 @@ from gdi_pipelines.defs.batch import open_batch
 from gdi_pipelines.defs.expectations import suite_checks, validate_staged
 from gdi_pipelines.defs.gating import check_result, check_specs, gate_and_publish
 from gdi_pipelines.defs.resources import PlatformResource
+from gdi_pipelines.defs.retries import retry_transient_storage
 from gdi_pipelines.domain.clinical import (
     DEFAULT_MAPPINGS,
     PERSON_SCHEMA,
@@ -97,6 +98,7 @@ def build_clinical_defs(partitions: dg.MultiPartitionsDefinition) -> dg.Definiti
             f"Rejected records and replaced terms go to `{REJECTS_TABLE}`."
         ),
     )
+    @retry_transient_storage
     def clinical_phenotypes(
         context: dg.AssetExecutionContext, config: ClinicalConfig, platform: PlatformResource
     ):

@@ -7,6 +7,7 @@ tables) or `{warehouse}/federation/_docs/gx/{table}/` (federation tables).
 """
 
 import tempfile
+import time
 from pathlib import Path
 
 import dagster as dg
@@ -35,15 +36,20 @@ def validate_staged(
     log: dg.DagsterLogManager,
 ) -> list[CheckOutcome]:
     """Run the suite over the staged rows in chunks; Data Docs are uploaded to `docs`."""
+    started = time.perf_counter()
     from gdi_pipelines.domain.expectations.runner import run_suite  # imports GX (~3 s)
 
     with tempfile.TemporaryDirectory(prefix="gdi-gx-docs-") as tmp:
         validation = run_suite(staged, table, parameters, Path(tmp), run_name=run_id)
+        validated = time.perf_counter()
         store_for(docs).upload_tree(Path(tmp), docs.uri)
     index = (
         f"{docs.uri}/{validation.docs_index.relative_to(tmp)}" if validation.docs_index else None
     )
-    log.info(f"{table}: {validation.rows} rows validated in {validation.chunks} chunk(s)")
+    log.info(
+        f"{table}: {validation.rows} rows validated in {validation.chunks} chunk(s), "
+        f"{validated - started:.2f} s (Data Docs included)"
+    )
     return [_with_docs(o, index) for o in validation.outcomes]
 
 

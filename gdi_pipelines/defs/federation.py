@@ -9,7 +9,9 @@ would wait for partitions that never land (a country without batch b002).
 import itertools
 import json
 import tempfile
+import time
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 import dagster as dg
@@ -17,9 +19,11 @@ import polars as pl
 import pysam
 
 from gdi_pipelines.config import Settings
+from gdi_pipelines.config.locations import Location
 from gdi_pipelines.defs.expectations import suite_checks
-from gdi_pipelines.defs.gating import check_specs, stage_gate_publish
+from gdi_pipelines.defs.gating import check_result, check_specs, stage_gate_publish
 from gdi_pipelines.defs.resources import PlatformResource
+from gdi_pipelines.defs.retries import retry_transient_storage
 from gdi_pipelines.domain.aggregates import gates
 from gdi_pipelines.domain.aggregates.disclosure import protect_cohort_cells
 from gdi_pipelines.domain.aggregates.exports import (
@@ -28,6 +32,7 @@ from gdi_pipelines.domain.aggregates.exports import (
     write_sites_vcf,
 )
 from gdi_pipelines.domain.aggregates.federation import FederationConfig, pool_country_summaries
+from gdi_pipelines.domain.aggregates.plots import af_country_vs_pooled_png, fit_png, markdown_image
 from gdi_pipelines.domain.aggregates.variant_summaries import country_totals
 from gdi_pipelines.storage.delta import TableRef
 from gdi_pipelines.storage.node_summaries import SummaryInput
@@ -88,6 +93,21 @@ def _af_by_country_markdown(pooled: pl.DataFrame, countries: list[str]) -> str:
     return "\n".join(lines)
 
 
+def _af_plot(context, docs: Location, pooled: pl.DataFrame, countries: list[str]) -> dict:
+    """AF per country against the pooled AF as a PNG next to the table's Data Docs and inline
+    in the metadata; published (non-null) figures only."""
+    where = docs.child("plots", f"af_country_vs_pooled_{context.run_id}.png")
+    started = time.perf_counter()
+    png = fit_png(partial(af_country_vs_pooled_png, pooled, countries))
+    store_for(where).write_bytes(where.uri, png)
+    seconds = time.perf_counter() - started
+    context.log.info(f"{AGGREGATES}: AF plot, {len(png)} bytes in {seconds:.2f} s: {where.uri}")
+    return {
+        "af_plot": dg.MetadataValue.md(markdown_image(png, "AF per country against pooled AF")),
+        "af_plot_uri": dg.MetadataValue.path(where.uri),
+    }
+
+
 def build_federation_defs() -> dg.Definitions:
     @dg.asset(
         name=AGGREGATES,
@@ -104,6 +124,7 @@ def build_federation_defs() -> dg.Definitions:
             "complementarily so no withheld figure follows from the pooled one."
         ),
     )
+    @retry_transient_storage
     def cross_country_aggregates(
         context: dg.AssetExecutionContext, config: FederationSettings, platform: PlatformResource
     ):
@@ -125,13 +146,15 @@ def build_federation_defs() -> dg.Definitions:
             "af_by_country": dg.MetadataValue.md(_af_by_country_markdown(pooled, countries)),
         }
         settings = platform.settings()
+        docs = settings.federation.child("_docs", "gx", AGGREGATES)
+        extra.update(_af_plot(context, docs, pooled, countries))
         yield from stage_gate_publish(
             context,
             _publisher(settings, AGGREGATES, pooled.schema, context.run_id),
             pooled,
             outcomes,
             extra,
-            suite_docs=settings.federation.child("_docs", "gx", AGGREGATES),
+            suite_docs=docs,
         )
 
     @dg.asset(
@@ -148,6 +171,7 @@ def build_federation_defs() -> dg.Definitions:
             "suppressed count follows from the published ones."
         ),
     )
+    @retry_transient_storage
     def cohort_summary(
         context: dg.AssetExecutionContext, config: FederationSettings, platform: PlatformResource
     ):
@@ -180,6 +204,7 @@ def build_federation_defs() -> dg.Definitions:
             "per country in INFO. `exports/latest.json` points at the newest."
         ),
     )
+    @retry_transient_storage
     def network_exports(
         context: dg.AssetExecutionContext, config: ExportSettings, platform: PlatformResource
     ):
@@ -203,15 +228,21 @@ def build_federation_defs() -> dg.Definitions:
                 str(version),
             )
             write_beacon_jsonl(documents, beacon)
+            context.log.info(f"{EXPORTS}: {pooled.height} variants written for v{version}")
             check = gates.exports_match(pooled, vcf, beacon)
-            yield dg.AssetCheckResult(
-                check_name=check.name, passed=check.passed, metadata=dict(check.figures)
-            )
-            if not check.passed:
-                raise dg.Failure(
-                    f"exports do not match {AGGREGATES} v{version}: {check.failures[0]}"
-                )
+            yield check_result(check)
             store = store_for(target)
+            if not check.passed:
+                quarantine = settings.federation.child("_quarantine", EXPORTS, context.run_id)
+                store.upload_tree(folder, quarantine.child("data").uri)
+                report = {"run_id": context.run_id, "aggregates_version": version}
+                report["failed_checks"] = [{"name": check.name, "failures": check.failures}]
+                store.write_bytes(quarantine.child("report.json").uri, json.dumps(report).encode())
+                raise dg.Failure(
+                    f"exports do not match {AGGREGATES} v{version}: {check.failures[0]}. "
+                    f"Nothing was published; files and report in {quarantine.uri}",
+                    metadata={"quarantine_uri": quarantine.uri},
+                )
             store.upload_tree(folder, target.uri)
         latest = {"version": version, "files": [vcf.name, vcf.name + ".tbi", beacon.name]}
         latest_uri = settings.federation.child("exports", "latest.json").uri

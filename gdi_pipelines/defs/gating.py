@@ -94,7 +94,8 @@ def stage_gate_publish(
 ) -> Iterator[dg.AssetCheckResult | dg.MaterializeResult]:
     """Stage `frame`; with `suite_docs` also run the table's GX suite (Data Docs go there);
     then `gate_and_publish`."""
-    publisher.stage(frame)
+    rows = publisher.stage(frame)
+    context.log.info(f"{publisher.table_name}: {rows} rows staged")  # the gates start here
     if suite_docs is not None:
         staged = publisher.staged()
         outcomes = [

@@ -10,6 +10,7 @@ from gdi_pipelines.defs.batch import open_batch
 from gdi_pipelines.defs.expectations import suite_checks, validate_staged
 from gdi_pipelines.defs.gating import check_specs, gate_and_publish
 from gdi_pipelines.defs.resources import PlatformResource
+from gdi_pipelines.defs.retries import retry_transient_storage
 from gdi_pipelines.domain.manifest import MANIFEST_NAME, FileEntry
 from gdi_pipelines.domain.sequencing import SequenceFileError, gates, measure_sequencing_file
 from gdi_pipelines.domain.sequencing.table import DESCRIPTIONS, SCHEMA
@@ -85,6 +86,7 @@ def build_sequencing_defs(partitions: dg.MultiPartitionsDefinition) -> dg.Defini
             "every listed file is present and intact."
         ),
     )
+    @retry_transient_storage
     def raw_sequences(
         context: dg.AssetExecutionContext, config: RawSequencesConfig, platform: PlatformResource
     ):

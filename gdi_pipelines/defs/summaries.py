@@ -2,6 +2,9 @@
 `country_cohort_counts`. They read the node's published tables of the same partition; the
 last two are the only node tables the federation may read."""
 
+import time
+from functools import partial
+
 import dagster as dg
 import polars as pl
 
@@ -9,11 +12,14 @@ from gdi_pipelines.defs.batch import PartitionScope, open_partition
 from gdi_pipelines.defs.expectations import suite_checks
 from gdi_pipelines.defs.gating import check_specs, stage_gate_publish
 from gdi_pipelines.defs.resources import PlatformResource
+from gdi_pipelines.defs.retries import retry_transient_storage
 from gdi_pipelines.domain.aggregates import gates
 from gdi_pipelines.domain.aggregates.disclosure import CELL_SCHEMA, cohort_cells
+from gdi_pipelines.domain.aggregates.plots import fit_png, markdown_image, sample_qc_png
 from gdi_pipelines.domain.aggregates.sample_qc import SampleQcConfig, sample_qc
 from gdi_pipelines.domain.aggregates.variant_summaries import SUMMARY_SCHEMA, variant_summaries
 from gdi_pipelines.domain.quality import CheckOutcome
+from gdi_pipelines.storage.objectstore import store_for
 from gdi_pipelines.storage.reference_catalogue import load_catalogue
 
 QC_TABLE = "sample_qc"
@@ -66,13 +72,30 @@ def _genome_settings(platform: PlatformResource) -> dict:
     }
 
 
-def _gate(context, scope: PartitionScope, table, frame, schema, outcomes, descriptions):
+def _gate(context, scope: PartitionScope, table, frame, schema, outcomes, descriptions, extra=None):
     """Stage `frame`, run `outcomes` and the table's GX suite, publish or quarantine."""
     publisher = scope.publisher(table, schema, descriptions=descriptions)
-    extra = {"rows": frame.height}
+    extra = {"rows": frame.height, **(extra or {})}
     yield from stage_gate_publish(
         context, publisher, frame, outcomes, extra, suite_docs=scope.docs(table)
     )
+
+
+def _qc_plot(context, scope: PartitionScope, qc: pl.DataFrame, config: SampleQcConfig) -> dict:
+    """The batch's QC distributions as a PNG next to the table's Data Docs (written before the
+    gates, as the Data Docs are: a failing batch's picture is the one to look at) and inline
+    in the materialization metadata."""
+    name = f"{QC_TABLE}_{scope.where.country}_{scope.where.batch_id}_{scope.run_id}.png"
+    where = scope.docs(QC_TABLE).child("plots", name)
+    started = time.perf_counter()
+    png = fit_png(partial(sample_qc_png, qc, config))
+    store_for(where).write_bytes(where.uri, png)
+    seconds = time.perf_counter() - started
+    context.log.info(f"{QC_TABLE}: QC plot, {len(png)} bytes in {seconds:.2f} s: {where.uri}")
+    return {
+        "qc_plot": dg.MetadataValue.md(markdown_image(png, "sample QC")),
+        "qc_plot_uri": dg.MetadataValue.path(where.uri),
+    }
 
 
 def build_summaries_defs(partitions: dg.MultiPartitionsDefinition) -> dg.Definitions:
@@ -92,6 +115,7 @@ def build_summaries_defs(partitions: dg.MultiPartitionsDefinition) -> dg.Definit
             "QC are left out of the country summaries."
         ),
     )
+    @retry_transient_storage
     def sample_qc_asset(
         context: dg.AssetExecutionContext, config: SampleQcSettings, platform: PlatformResource
     ):
@@ -116,7 +140,8 @@ def build_summaries_defs(partitions: dg.MultiPartitionsDefinition) -> dg.Definit
             gates.qc_pass_fraction(qc, config.min_pass_fraction),
             gates.sex_concordance(qc),
         ]
-        yield from _gate(context, scope, QC_TABLE, qc, qc.schema, outcomes, QC_DESCRIPTIONS)
+        plot = _qc_plot(context, scope, qc, qc_config)
+        yield from _gate(context, scope, QC_TABLE, qc, qc.schema, outcomes, QC_DESCRIPTIONS, plot)
 
     @dg.asset(
         name=SUMMARIES_TABLE,
@@ -135,6 +160,7 @@ def build_summaries_defs(partitions: dg.MultiPartitionsDefinition) -> dg.Definit
             "One of the two node tables the federation reads; it sums batches per country."
         ),
     )
+    @retry_transient_storage
     def country_variant_summaries(context: dg.AssetExecutionContext, platform: PlatformResource):
         scope = open_partition(context, platform)
         calls = scope.upstream("harmonised_variants")
@@ -183,6 +209,7 @@ def build_summaries_defs(partitions: dg.MultiPartitionsDefinition) -> dg.Definit
             "federation's `cohort_summary` sums batches and applies disclosure control."
         ),
     )
+    @retry_transient_storage
     def country_cohort_counts(context: dg.AssetExecutionContext, platform: PlatformResource):
         scope = open_partition(context, platform)
         persons = scope.upstream("clinical_phenotypes").collect()

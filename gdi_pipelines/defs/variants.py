@@ -17,6 +17,7 @@ from gdi_pipelines.defs.batch import open_batch
 from gdi_pipelines.defs.expectations import suite_checks, validate_staged
 from gdi_pipelines.defs.gating import check_specs, gate_and_publish
 from gdi_pipelines.defs.resources import PlatformResource
+from gdi_pipelines.defs.retries import retry_transient_storage
 from gdi_pipelines.domain.manifest import FileEntry, FileKind, Manifest
 from gdi_pipelines.domain.quality import CheckOutcome, Severity
 from gdi_pipelines.domain.variants import gates
@@ -146,6 +147,7 @@ def build_variants_defs(partitions: dg.MultiPartitionsDefinition) -> dg.Definiti
             f"harmonised site (hom-ref everywhere included, for exact AN) in `{SITES_TABLE}`."
         ),
     )
+    @retry_transient_storage
     def harmonised_variants(
         context: dg.AssetExecutionContext, config: VariantsConfig, platform: PlatformResource
     ):

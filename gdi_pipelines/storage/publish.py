@@ -58,10 +58,13 @@ class PartitionPublisher:
         self._started = False
 
     def stage(self, frames: pl.DataFrame | Iterable[pl.DataFrame]) -> int:
-        """Append rows to the staging table; call as often as there are chunks."""
+        """Append rows to the staging table; call as often as there are chunks. The first call
+        empties the staging folder, so a retried step never publishes an earlier attempt's rows."""
         if isinstance(frames, pl.DataFrame):
             frames = [frames]
         if not self._started:
+            # a retried attempt (same run_id) starts clean, whatever the failed one left here
+            store_for(self.staging.location).delete_prefix(self.staging.uri)
             empty = pl.DataFrame(schema=self.schema)
             empty.write_delta(
                 self.staging.uri, mode="overwrite", storage_options=self.staging.options
@@ -136,6 +139,7 @@ class PartitionPublisher:
         if not self._started:
             self.stage([])
         store = store_for(self.quarantine_location)
+        store.delete_prefix(self.quarantine_location.uri)  # what a failed attempt moved here
         store.move_prefix(self.staging.uri, self.quarantine_location.child("data").uri)
         report_uri = self.quarantine_location.child("report.json").uri
         store.write_bytes(report_uri, json.dumps(report, indent=2, default=str).encode())

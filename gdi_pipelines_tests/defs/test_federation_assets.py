@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import base64
 import gzip
+import io
 import json
+import re
 import subprocess
 from pathlib import Path
 
+import dagster as dg
 import deltalake
 import numpy as np
 import polars as pl
 import pytest
+from PIL import Image
 from polars.testing import assert_frame_equal
 
+from gdi_pipelines.defs.partitions import CountryBatch
 from gdi_pipelines.domain.aggregates.gates import PERSON_COLUMNS
+from gdi_pipelines.domain.aggregates.plots import DPI, EMBED_LIMIT
 from gdi_pipelines.domain.aggregates.variant_summaries import country_totals, variant_summaries
 from gdi_pipelines.orchestrate import refresh_federation
 from gdi_pipelines.storage.maintenance import find_tables
@@ -192,3 +199,41 @@ def test_exports_agree_with_the_table_read_by_bcftools(federated: FederatedNode)
     }
     assert {"GDI", *COUNTRIES} <= populations
     assert Path(f"{vcf}.tbi").exists()
+
+
+def _latest_materialization(federated: FederatedNode, asset: str, partition: str | None = None):
+    partitions = [partition] if partition else None
+    records = federated.instance.fetch_materializations(
+        dg.AssetRecordsFilter(dg.AssetKey(asset), asset_partitions=partitions), limit=1
+    ).records
+    assert records, (asset, partition)
+    return records[0]
+
+
+@pytest.mark.parametrize(
+    "asset, partition, key, inches",
+    [
+        ("sample_qc", str(CountryBatch("SE", "b002").key), "qc_plot", (9.0, 5.4)),
+        ("cross_country_aggregates", None, "af_plot", (3.0 * len(COUNTRIES), 3.3)),
+    ],
+)
+def test_materializations_show_their_plot_inline_and_keep_it_next_to_the_docs(
+    federated: FederatedNode, asset, partition, key, inches
+) -> None:
+    record = _latest_materialization(federated, asset, partition)
+    metadata = record.asset_materialization.metadata
+    markdown = metadata[key].value
+    found = re.fullmatch(r"!\[[^\]]+\]\(data:image/png;base64,([A-Za-z0-9+/=]+)\)", markdown)
+    assert found, markdown[:80]
+    png = base64.b64decode(found.group(1))
+    assert len(png) <= EMBED_LIMIT
+    picture = Image.open(io.BytesIO(png))
+    assert picture.format == "PNG"
+    assert picture.size == (round(inches[0] * DPI), round(inches[1] * DPI))
+    path = Path(metadata[f"{key}_uri"].value)
+    assert path.read_bytes() == png
+    assert record.run_id in path.name and path.parent.name == "plots"
+    assert path.is_relative_to(federated.settings.warehouse.uri)
+    assert "_docs" in path.parts and asset in path.parts
+    if partition:
+        assert "SE_b002" in path.name and "batch_id=b002" in path.parts

@@ -132,7 +132,9 @@ def persons_counted(cells: pl.DataFrame, persons: pl.DataFrame) -> CheckOutcome:
         for r in joined.iter_rows(named=True)
         if r["n_persons"] < r["persons"]
     ]
-    return _check(PERSONS_COUNTED, failures, persons=persons.height, cells=cells.height)
+    uncounted = int((joined["persons"] - joined["n_persons"]).clip(lower_bound=0).sum())
+    figures = {"persons": persons.height, "cells": cells.height, "uncounted": uncounted}
+    return _check(PERSONS_COUNTED, failures, **figures)
 
 
 def no_person_level_data(
@@ -149,10 +151,11 @@ def no_person_level_data(
 
 
 def country_cells_protected(pooled: pl.DataFrame, k: int) -> CheckOutcome:
-    failures, countries = [], countries_of(pooled)
+    failures, countries, n_small = [], countries_of(pooled), 0
     for country in countries:
         ac = pl.col(f"AC_{country}")
         small = pooled.filter((ac >= 1) & (ac < k))
+        n_small += small.height
         failures += [
             f"{r['variant_id']}: AC_{country} = {r[f'AC_{country}']} published (< {k})"
             for r in small.head(5).iter_rows(named=True)
@@ -166,7 +169,8 @@ def country_cells_protected(pooled: pl.DataFrame, k: int) -> CheckOutcome:
         f"{r['variant_id']}: one contributing country withheld, recoverable from the pool"
         for r in single.head(5).iter_rows(named=True)
     ]
-    return _check(COUNTRY_CELLS, failures, variants=pooled.height, k=k, single=single.height)
+    figures = {"variants": pooled.height, "k": k, "small": n_small, "single": single.height}
+    return _check(COUNTRY_CELLS, failures, **figures)
 
 
 def cohort_suppression(summary: pl.DataFrame, k: int) -> list[CheckOutcome]:
@@ -192,9 +196,10 @@ def cohort_suppression(summary: pl.DataFrame, k: int) -> list[CheckOutcome]:
             for r, c in pinned(values, status)
         ]
     hidden = summary["n_persons"].null_count()
+    figures = {"cells": summary.height, "suppressed": hidden}
     return [
-        _check(SMALL_CELLS, small_failures, cells=summary.height, suppressed=hidden, k=k),
-        _check(NOT_RECOVERABLE, recoverable, cells=summary.height, suppressed=hidden),
+        _check(SMALL_CELLS, small_failures, **figures, k=k, small=small.height),
+        _check(NOT_RECOVERABLE, recoverable, **figures),
     ]
 
 
