@@ -87,10 +87,46 @@ def load_settings(
         for loc, what in ((node.landing, "landing_uri"), (node.warehouse, "warehouse_uri")):
             if not loc.is_s3:
                 check_local_root(loc.uri, f"node {node.country} {what}")
+    federation = warehouse.child("federation")
+    check_isolation(nodes, federation, env)
     executor = env.get("GDI_EXECUTOR") or "multiprocess"
     if executor not in EXECUTORS:
         raise ConfigError(f"GDI_EXECUTOR: {executor!r} is not one of {', '.join(EXECUTORS)}")
     return Settings(home, landing, warehouse, reference, dagster_home, nodes, executor)
+
+
+def _inside(inner: str, outer: str) -> bool:
+    """`inner` is `outer` or below it (whole path segments: `s3://b/se2` is not in `s3://b/se`)."""
+    return inner == outer or inner.startswith(outer.rstrip("/") + "/")
+
+
+def check_isolation(
+    nodes: tuple[NodeConfig, ...], federation: Location, environ: Mapping[str, str]
+) -> None:
+    """No node's landing zone or warehouse may equal, lie inside or contain another node's
+    landing zone or warehouse, or the federation zone: what a node's resources build from
+    their own locations can then never address another node's (or the shared) objects."""
+    zones = [
+        (node.country, f"node {node.country} {what}", loc.uri)
+        for node in nodes
+        for what, loc in (("landing", node.landing), ("warehouse", node.warehouse))
+    ]
+    zones.append(("", "the federation zone", federation.uri))
+    for i, (owner, name, uri) in enumerate(zones):
+        for other, other_name, other_uri in zones[i + 1 :]:
+            if owner == other or not (_inside(uri, other_uri) or _inside(other_uri, uri)):
+                continue
+            if not _inside(uri, other_uri):  # name the inner location first
+                name, uri, other_name, other_uri = other_name, other_uri, name, uri
+            nodes_file = environ.get("GDI_NODES_FILE", "").strip()
+            setting = f"GDI_NODES_FILE {nodes_file}" if nodes_file else "GDI_WAREHOUSE_URI"
+            if not nodes_file and name.endswith("landing"):
+                setting = "GDI_LANDING_URI"
+            how = "is the same location as" if uri == other_uri else "lies inside"
+            raise ConfigError(
+                f"{setting}: {name} {uri} {how} {other_name} {other_uri}; "
+                "every node needs its own locations"
+            )
 
 
 def pseudonym_key(settings: Settings, country: str, environ: Mapping[str, str]) -> bytes:

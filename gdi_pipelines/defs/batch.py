@@ -11,7 +11,7 @@ from gdi_pipelines.config.locations import Location
 from gdi_pipelines.config.nodes import NodeConfig
 from gdi_pipelines.defs.partitions import CountryBatch, country_batch
 from gdi_pipelines.defs.resources import PlatformResource
-from gdi_pipelines.domain.manifest import Manifest
+from gdi_pipelines.domain.manifest import Manifest, ManifestError, is_batch_id
 from gdi_pipelines.domain.pseudonym import Redactor, pseudonymise
 from gdi_pipelines.storage.delta import TableRef
 from gdi_pipelines.storage.landing import batch_uri, read_manifest
@@ -74,15 +74,32 @@ class BatchScope(PartitionScope):
         return partial(pseudonymise, self.key, self.where.country)
 
 
-def open_partition(context: dg.AssetExecutionContext, platform: PlatformResource) -> PartitionScope:
+def _own_node(
+    context: dg.AssetExecutionContext, platform: PlatformResource
+) -> tuple[CountryBatch, NodeConfig]:
+    """The partition and its own country's node, nothing else. The batch id goes into paths
+    (`{landing}/{batch}`, `batch_id={batch}`): a dynamic partition key such as `../DK/b001`
+    would step into another node's landing zone, so only plain batch ids pass."""
     where = country_batch(context)
-    return PartitionScope(where, platform.node(where.country), context.run_id)
+    if not is_batch_id(where.batch_id):
+        raise dg.Failure(
+            f"partition {where.batch_id!r} of {where.country}: not a batch id "
+            "(letters, digits, '_', '.', '-'; at most 64)"
+        )
+    return where, platform.node(where.country)
+
+
+def open_partition(context: dg.AssetExecutionContext, platform: PlatformResource) -> PartitionScope:
+    where, node = _own_node(context, platform)
+    return PartitionScope(where, node, context.run_id)
 
 
 def open_batch(context: dg.AssetExecutionContext, platform: PlatformResource) -> BatchScope:
-    where = country_batch(context)
-    node = platform.node(where.country)
-    manifest = read_manifest(node, where.batch_id)
+    where, node = _own_node(context, platform)
+    try:
+        manifest = read_manifest(node, where.batch_id)
+    except ManifestError as exc:  # names the manifest and the field at fault: no traceback
+        raise dg.Failure(description=f"{exc}. Nothing was published") from None
     key = platform.pseudonym_key(where.country)
     pseudonyms = {
         s.sample_id: pseudonymise(key, where.country, s.sample_id) for s in manifest.samples

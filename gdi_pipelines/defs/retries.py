@@ -4,7 +4,8 @@
 unreachable the step raises `dagster.RetryRequested` and Dagster runs it again after an
 exponential backoff with jitter; every other exception (a failed gate, bad data, a Delta commit
 conflict, a bug) propagates unchanged and fails the step at once. When the retries are spent,
-the last storage error propagates unchanged. A retried attempt starts over: staging is cleared
+the step fails with `TransientStorageError` naming the last error's type and its message with
+URLs cut to scheme and host. A retried attempt starts over: staging is cleared
 by `PartitionPublisher.stage`, and a publish replaces the whole partition in one commit.
 
 Transient, decided on the exception raised (not on its causes, so a domain error wrapping a
@@ -141,8 +142,8 @@ def retry_transient_storage(body):
                 raise
             reason = describe(exc)
             if context.retry_number >= retries:
-                context.log.error(f"transient storage error, {retries} retries spent: {reason}")
-                raise
+                # the original message names object keys (lab file names): report it redacted
+                raise TransientStorageError(f"{retries} retries spent: {reason}") from None
         wait = backoff_seconds(context.retry_number, delay)
         context.log.warning(
             f"transient storage error, retry {context.retry_number + 1} of {retries} "

@@ -87,7 +87,7 @@ class FileEntry(_Strict):
     @model_validator(mode="after")
     def _encrypted_sequencing_only(self) -> FileEntry:
         if self.encryption is not None and self.kind is not FileKind.SEQUENCING:
-            raise ValueError(f"{self.path}: only sequencing files may be encrypted")
+            raise ValueError("only sequencing files may be encrypted")
         return self
 
 
@@ -116,20 +116,19 @@ class Manifest(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> Manifest:
+        # entries are named by position, never by value: the message reaches the run log, and
+        # sample ids (and the lab file names embedding them) must not
         sample_ids = [s.sample_id for s in self.samples]
-        duplicates = sorted({s for s in sample_ids if sample_ids.count(s) > 1})
-        if duplicates:
-            raise ValueError(f"duplicate sample ids: {', '.join(duplicates)}")
-        paths = [f.path for f in self.files]
-        dup_paths = sorted({p for p in paths if paths.count(p) > 1})
-        if dup_paths:
-            raise ValueError(f"files listed twice: {', '.join(dup_paths)}")
+        if duplicates := _repeats(sample_ids, "samples"):
+            raise ValueError(f"duplicate sample ids: {duplicates}")
+        if dup_paths := _repeats([f.path for f in self.files], "files"):
+            raise ValueError(f"files listed twice: {dup_paths}")
         known = set(sample_ids)
-        for entry in self.files:
+        for i, entry in enumerate(self.files):
             if entry.sample_id is not None and entry.sample_id not in known:
-                raise ValueError(f"{entry.path}: sample_id {entry.sample_id!r} is not in samples")
+                raise ValueError(f"files[{i}]: its sample_id is not in samples")
             if entry.kind is FileKind.SEQUENCING and entry.sample_id is None:
-                raise ValueError(f"{entry.path}: a sequencing file needs a sample_id")
+                raise ValueError(f"files[{i}]: a sequencing file needs a sample_id")
         return self
 
     def files_of(self, kind: FileKind) -> list[FileEntry]:
@@ -137,6 +136,23 @@ class Manifest(_Strict):
 
     def to_json(self) -> str:
         return self.model_dump_json(indent=2, exclude_none=True)
+
+
+def is_batch_id(value: str) -> bool:
+    """A batch id is one plain folder name: letters, digits, '_', '.', '-', not starting '.'."""
+    return bool(_BATCH_ID.match(value))
+
+
+def _repeats(values: list[str], field: str) -> str:
+    """`field[i] repeats field[j], ...` for every value seen before, by position only."""
+    first: dict[str, int] = {}
+    repeats = []
+    for i, value in enumerate(values):
+        if value in first:
+            repeats.append(f"{field}[{i}] repeats {field}[{first[value]}]")
+        else:
+            first[value] = i
+    return ", ".join(repeats)
 
 
 def parse_manifest(raw: bytes | str, source: str) -> Manifest:
