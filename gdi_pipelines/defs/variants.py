@@ -32,7 +32,7 @@ from gdi_pipelines.domain.variants.harmonise import (
     harmonise_vcf,
 )
 from gdi_pipelines.domain.variants.parallel import harmonise_by_region
-from gdi_pipelines.domain.variants.records import vcf_samples
+from gdi_pipelines.domain.variants.records import VcfFormatError, vcf_samples
 from gdi_pipelines.domain.variants.reference import ReferenceGenome
 from gdi_pipelines.storage.objectstore import ObjectStore, iter_chunks
 from gdi_pipelines.storage.reference_catalogue import load_catalogue
@@ -183,7 +183,10 @@ def build_variants_defs(partitions: dg.MultiPartitionsDefinition) -> dg.Definiti
         stats: collections.Counter = collections.Counter()
         reasons: collections.Counter = collections.Counter()
         sample_frames = []
-        with local_vcf(store, folder, vcf, index) as (path, sha256, size):
+        with (
+            local_vcf(store, folder, vcf, index) as (path, sha256, size),
+            _unreadable(redact(vcf.path), sha256 == vcf.sha256 and size == vcf.size, redact),
+        ):
             intact = sha256 == vcf.sha256 and size == vcf.size
             pseudo = scope.pseudonymiser()
             header_samples = [pseudo(s) for s in vcf_samples(path)]
@@ -222,8 +225,11 @@ def build_variants_defs(partitions: dg.MultiPartitionsDefinition) -> dg.Definiti
             {"size_bytes": size},
             () if intact else (f"{redact(vcf.path)}: checksum or size differs from the manifest",),
         )
-        outcomes = [vcf_check, *variant_gates(staged, stats, reasons, harmonise_config, config)]
-        outcomes.append(gates.samples_match(header_samples, list(pseudonyms.values())))
+        outcomes = [
+            vcf_check,
+            *variant_gates(staged, stats, reasons, harmonise_config, config, redact(vcf.path)),
+            gates.samples_match(header_samples, list(pseudonyms.values()), redact(vcf.path)),
+        ]
         outcomes += validate_staged(
             staged,
             TABLE,
@@ -245,7 +251,24 @@ def build_variants_defs(partitions: dg.MultiPartitionsDefinition) -> dg.Definiti
     return dg.Definitions(assets=[harmonised_variants])
 
 
-def variant_gates(staged, stats, reasons, harmonise_config, config) -> list[CheckOutcome]:
+@contextmanager
+def _unreadable(name: str, intact: bool, redact):
+    """A VCF that cannot be read fails the step naming the file (`name`), line and reason
+    (sample ids in it redacted)."""
+    try:
+        yield
+    except VcfFormatError as exc:
+        landed = "" if intact else " (and its checksum or size differs from the manifest)"
+        where = {"file": name, "reason": redact(exc.reason)}
+        raise dg.Failure(
+            description=f"{redact(exc.describe(name))}{landed}. Nothing was published",
+            metadata=where if exc.line is None else {**where, "line": exc.line},
+        ) from None
+
+
+def variant_gates(
+    staged, stats, reasons, harmonise_config, config, source: str = "VCF"
+) -> list[CheckOutcome]:
     lifted = harmonise_config.source_build != harmonise_config.target_build
     fasta, build = harmonise_config.target_fasta, harmonise_config.target_build
     columns, label = ("chrom", "pos", "ref"), "GRCh38"
@@ -263,7 +286,9 @@ def variant_gates(staged, stats, reasons, harmonise_config, config) -> list[Chec
     variant_rows = stats["rows"] - stats["rejected_rows"]
     outcomes += [
         gates.unique_per_sample(staged),
-        gates.reject_rate(stats["rejected_rows"], stats["rows"], config.reject_rate_ceiling, top),
+        gates.reject_rate(
+            stats["rejected_rows"], stats["rows"], config.reject_rate_ceiling, top, source
+        ),
         gates.no_call_rates(staged, variant_rows, config.no_call_rate_ceiling),
     ]
     return outcomes

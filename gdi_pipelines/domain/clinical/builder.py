@@ -1,14 +1,16 @@
 """Shared validation for all readers: a reader extracts raw values per person into a
 `PersonDraft`, and `BatchBuilder` checks them, records rejects and replacements, and emits
-`PersonRecord`s.
+`PersonRecord`s. A rejected value longer than `MAX_REJECTED_VALUE` characters is kept
+shortened, with its length.
 
 What happens to a bad value:
 
 | problem                                       | the value               | the person |
 |-----------------------------------------------|-------------------------|------------|
 | missing sample id                             | reject                  | dropped    |
-| year of birth missing                         | -                       | kept       |
-| year of birth unreadable, future, before 1900 | reject                  | dropped    |
+| year of birth missing, unreadable, future,    | reject                  | dropped    |
+| before 1900 (the `plausible_year_of_birth`    |                         |            |
+| gate blocks a batch with such a person)       |                         |            |
 | unknown sex/gender value                      | reject, set `unknown`   | kept       |
 | unknown country code                          | reject, set null        | kept       |
 | unknown or malformed HPO id                   | reject, term dropped    | kept       |
@@ -36,6 +38,13 @@ from gdi_pipelines.domain.clinical.model import (
 from gdi_pipelines.domain.clinical.national_ids import redact
 
 Pseudonymise = Callable[[str], str]
+MAX_REJECTED_VALUE = 200
+
+
+def _shortened(value: str) -> str:
+    if len(value) <= MAX_REJECTED_VALUE:
+        return value
+    return f"{value[: MAX_REJECTED_VALUE // 2]}... ({len(value):,} characters)"
 
 
 @dataclass
@@ -74,7 +83,8 @@ class BatchBuilder:
         self.replacements: list[Replacement] = []
 
     def reject(self, record: str, field_name: str, value: str, reason: str) -> None:
-        reject = Reject(self.source_file, redact(record), field_name, redact(value), reason)
+        value = redact(_shortened(value))
+        reject = Reject(self.source_file, redact(record), field_name, value, reason)
         self.rejects.append(reject)
 
     def sex(
@@ -158,9 +168,11 @@ class BatchBuilder:
         return kept
 
     def _year(self, draft: PersonDraft) -> tuple[bool, int | None]:
-        """(usable, year): the person is dropped when the year is given but not usable."""
+        """(usable, year): the person is dropped when the year is missing or not usable."""
         if not draft.birth or not draft.birth.strip():
-            return True, None
+            reason = "year of birth missing; person dropped"
+            self.reject(draft.record, "year_of_birth", "", reason)
+            return False, None
         try:
             year = vocabulary.year_from(draft.birth)
             vocabulary.check_year_of_birth(year, self.reference_year)

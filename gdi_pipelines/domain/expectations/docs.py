@@ -55,9 +55,6 @@ def build_data_docs(
                 "base_directory": str(docs_dir),
             },
             "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-            # the validation page holds every expectation with its result: a separate suite
-            # page would render them all a second time
-            "site_section_builders": {"expectations": "0", "profiling": "0"},
         },
     )
     expectations, results = [], []
@@ -100,6 +97,6 @@ def build_data_docs(
     suite_id = ExpectationSuiteIdentifier(name=suite.table)
     result_id = ValidationResultIdentifier(suite_id, run_id, batch_identifier=suite.table)
     context.validation_results_store.store_validation_results(validation, result_id, suite_id)
-    context.build_data_docs(site_names=[SITE], resource_identifiers=[result_id])
+    context.build_data_docs(site_names=[SITE])
     url = context.get_docs_sites_urls(resource_identifier=result_id, site_name=SITE)[0]
     return DataDocs(docs_dir / "index.html", Path(url["site_url"].removeprefix("file://")))

@@ -58,26 +58,29 @@ def unique_per_sample(calls: pl.LazyFrame) -> CheckOutcome:
 
 
 def reject_rate(
-    rejected_rows: int, total_rows: int, ceiling: float, top_reasons: str
+    rejected_rows: int, total_rows: int, ceiling: float, top_reasons: str, source: str = "VCF"
 ) -> CheckOutcome:
+    """`source`: the VCF's name, as the failure names it."""
     rate = rejected_rows / total_rows if total_rows else 0.0
     failures = []
     if rate > ceiling:
         failures.append(
-            f"{rejected_rows} of {total_rows} allele rows rejected ({rate:.1%} > {ceiling:.1%}); "
-            f"most frequent reasons: {top_reasons}"
+            f"{source}: {rejected_rows} of {total_rows} allele rows rejected "
+            f"({rate:.1%} > {ceiling:.1%}); most frequent reasons: {top_reasons}"
         )
     return _outcome(
         REJECT_RATE, failures, reject_rate=round(rate, 6), ceiling=ceiling, rejected=rejected_rows
     )
 
 
-def samples_match(vcf_samples: list[str], manifest_samples: list[str]) -> CheckOutcome:
-    """Both lists hold pseudonyms."""
+def samples_match(
+    vcf_samples: list[str], manifest_samples: list[str], source: str = "the VCF"
+) -> CheckOutcome:
+    """Both lists hold pseudonyms; `source`: the VCF's name, as the failures name it."""
     missing = sorted(set(manifest_samples) - set(vcf_samples))
     extra = sorted(set(vcf_samples) - set(manifest_samples))
-    failures = [f"{p}: in the manifest, not in the VCF" for p in missing]
-    failures += [f"{p}: in the VCF, not in the manifest" for p in extra]
+    failures = [f"{p}: in the manifest, not in {source}" for p in missing]
+    failures += [f"{p}: in {source}, not in the manifest" for p in extra]
     return _outcome(
         SAMPLES, failures, vcf_samples=len(vcf_samples), missing=len(missing), extra=len(extra)
     )

@@ -9,7 +9,7 @@ low-quality calls and apply sex ploidy. Each chunk yields:
   not kept.
 - `sites`: one row per harmonised (non-rejected) bi-allelic variant row, whether or not any
   sample carries it: what the batch genotyped, so that hom-ref can be implied exactly (AN).
-- `rejects`: one row per (record, ALT) that could not be harmonised, with its reason.
+- `rejects`: one row per (record, ALT) that could not be harmonised, with its reason and line.
 - `samples`: the samples (pseudonyms) with their sex and whether a haploid-coded chrX non-PAR
   call was seen in the chunk; `combine_samples` folds these over a whole batch.
 """
@@ -70,6 +70,7 @@ REJECT_SCHEMA = {
     "source_file": pl.String,
     "region": pl.String,
     "record_index": pl.Int64,
+    "line": pl.Int64,  # 1-based line in the VCF; null for a region read (no line known)
     "chrom": pl.String,
     "pos": pl.Int64,
     "ref": pl.String,
@@ -288,6 +289,7 @@ def _rejects(chunk, rows, source_alt, ctx) -> pl.DataFrame:
             "source_file": [ctx.source_file] * len(bad),
             "region": [ctx.region] * len(bad),
             "record_index": chunk.first_index + record,
+            "line": [None] * len(bad) if chunk.first_line is None else chunk.first_line + record,
             "chrom": [chunk.chrom[r] for r in record],
             "pos": chunk.pos[record],
             "ref": [chunk.ref[r] for r in record],

@@ -3,7 +3,8 @@
 Shards are position ranges of each contig in the file's index; a record belongs to the shard
 holding its POS (region queries also return records that merely overlap, so each shard filters
 on POS). The union of the shards' output (calls, sites, samples) equals one process's output;
-rejects differ only in their locator (`region`, and `record_index` counted within the shard).
+rejects differ only in their locator (`region`, `record_index` counted within the shard, and
+`line`, unknown in a shard).
 
 `spawn` rather than `fork`: htslib/pysam handles and thread pools do not survive a fork. The
 `pseudonymise` callable must therefore pickle: a module-level function or a

@@ -3,10 +3,16 @@
 Only one chunk is in memory at a time: (records, samples, ploidy) int16 genotypes coded like
 cyvcf2 (allele index, -1 missing allele, -2 vector end), GQ/DP as int32 with -1 for missing,
 and AD (records, samples, alleles) when the header declares it.
+
+A file that cannot be read raises `VcfFormatError` with the reason and, reading from the start,
+the line: empty, truncated (a BGZF file must end with the BGZF end-of-file block, as htslib
+checks), a header htslib refuses (e.g. a sample id twice), a record it cannot parse.
 """
 
 from __future__ import annotations
 
+import gzip
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +21,21 @@ import cyvcf2
 import numpy as np
 
 MISSING = -1
+BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
+_SHOWN = 40  # characters of a bad value quoted in a message
+
+
+class VcfFormatError(ValueError):
+    """A VCF/BCF that cannot be read: `reason`, and the 1-based `line` where known."""
+
+    def __init__(self, source: str, reason: str, line: int | None = None):
+        self.source, self.reason, self.line = source, reason, line
+        super().__init__(self.describe(source))
+
+    def describe(self, source: str) -> str:
+        """The message with the file named as `source` (e.g. its landing path)."""
+        where = f"line {self.line}: " if self.line is not None else ""
+        return f"{source}: {where}{self.reason}"
 
 
 @dataclass
@@ -29,17 +50,97 @@ class RecordChunk:
     gq: np.ndarray  # int32 (records, samples)
     dp: np.ndarray  # int32 (records, samples)
     ad: np.ndarray | None  # int32 (records, samples, max alleles), -1 missing
+    first_line: int | None = None  # file line of the first record; None for a region read
 
     def __len__(self) -> int:
         return len(self.pos)
 
 
 def vcf_samples(path: str | Path) -> list[str]:
-    vcf = cyvcf2.VCF(str(path))
+    vcf = open_vcf(path)
     try:
         return list(vcf.samples)
     finally:
         vcf.close()
+
+
+def open_vcf(path: str | Path) -> cyvcf2.VCF:
+    """A cyvcf2 reader; VcfFormatError when the file is empty, truncated or its header bad."""
+    with open(path, "rb") as raw:
+        head = raw.read(18)
+        if not head:
+            raise VcfFormatError(str(path), "empty file (0 bytes)")
+        # BGZF: gzip with the extra subfield 'BC'; htslib only warns when its EOF block is gone
+        if head[:4] == b"\x1f\x8b\x08\x04" and head[12:14] == b"BC":
+            raw.seek(-min(len(BGZF_EOF), raw.seek(0, 2)), 2)
+            if raw.read() != BGZF_EOF:
+                raise VcfFormatError(str(path), "truncated: no BGZF end-of-file block")
+    try:
+        return cyvcf2.VCF(str(path))
+    except Exception as err:  # cyvcf2 raises a bare Exception or OSError
+        raise VcfFormatError(str(path), *_header_problem(path)) from err
+
+
+def _text_lines(path: str | Path) -> Iterator[bytes]:
+    """The lines of a plain or (b)gzipped text file, newline included."""
+    with open(path, "rb") as raw:
+        compressed = raw.read(2) == b"\x1f\x8b"
+    with gzip.open(path, "rb") if compressed else open(path, "rb") as lines:
+        yield from lines
+
+
+def _header_problem(path: str | Path) -> tuple[str, int | None]:
+    """(reason, line) for a header htslib refused."""
+    try:
+        for number, line in enumerate(_text_lines(path), start=1):
+            if line.startswith(b"#CHROM"):
+                names = line.rstrip(b"\r\n").decode(errors="replace").split("\t")[9:]
+                seen: set[str] = set()
+                for name in names:
+                    if name in seen:
+                        return f"duplicate sample id {name}", number
+                    seen.add(name)
+                return "htslib cannot parse the header", None
+            if not line.startswith(b"#"):
+                return "not a VCF: no #CHROM header line before the first record", number
+    except (OSError, EOFError, zlib.error):
+        return "truncated or corrupt compressed stream", None
+    return "not a VCF: no #CHROM header line", None
+
+
+def _header_lines(path: str | Path) -> int | None:
+    """Lines before the first record of a text VCF (None for BCF or an unreadable file)."""
+    count = 0
+    try:
+        for line in _text_lines(path):
+            if count == 0 and line.startswith(b"BCF"):
+                return None
+            if not line.startswith(b"#"):
+                break
+            count += 1
+    except (OSError, EOFError, zlib.error):
+        return None
+    return count
+
+
+def _record_problem(path: str | Path, line: int | None, n_samples: int, err: Exception) -> str:
+    """Why htslib refused the record on `line` (read again as text, as far as that line)."""
+    if line is None:
+        return f"htslib cannot parse a record ({err})"
+    try:
+        text = next((t for n, t in enumerate(_text_lines(path), start=1) if n == line), None)
+    except (OSError, EOFError, zlib.error):
+        return "truncated or corrupt compressed stream"
+    if text is None:
+        return f"htslib cannot parse the record ({err})"
+    fields = text.rstrip(b"\r\n").decode(errors="replace").split("\t")
+    expected = 9 + n_samples if n_samples else 8
+    if len(fields) != expected and not (n_samples == 0 and len(fields) == 9):
+        plural = "" if len(fields) == 1 else "s"
+        return f"{len(fields)} column{plural}, the header has {expected}"
+    if not fields[1].isdigit():
+        return f"POS {fields[1][:_SHOWN]!r} is not a positive integer"
+    return f"htslib cannot parse the record ({err})"
 
 
 def read_record_chunks(
@@ -53,22 +154,33 @@ def read_record_chunks(
     `pos_range` (1-based, inclusive) keeps only records whose POS lies inside it: a region query
     also returns records that start before the region and overlap it.
     """
-    vcf = cyvcf2.VCF(str(path))
+    vcf = open_vcf(path)
+    # lines are known when the file is read from its start
+    header = _header_lines(path) if region is None and pos_range is None else None
     try:
         fields = {tag: vcf.contains(tag) for tag in ("GT", "GQ", "DP", "AD")}
         n_samples = len(vcf.samples)
         batch: list = []
         index = 0
-        for variant in vcf(region) if region else vcf:
-            if pos_range and not pos_range[0] <= variant.POS <= pos_range[1]:
-                continue
-            batch.append(_record(variant, fields))
+        variants = iter(vcf(region) if region else vcf)
+        while True:
+            try:
+                variant = next(variants, None)
+                if variant is None:
+                    break
+                if pos_range and not pos_range[0] <= variant.POS <= pos_range[1]:
+                    continue
+                batch.append(_record(variant, fields))
+            except Exception as err:  # cyvcf2 raises a bare Exception
+                line = None if header is None else header + index + len(batch) + 1
+                reason = _record_problem(path, line, n_samples, err)
+                raise VcfFormatError(str(path), reason, line) from err
             if len(batch) == chunk_size:
-                yield _chunk(batch, index, n_samples)
+                yield _chunk(batch, index, n_samples, header)
                 index += len(batch)
                 batch = []
         if batch:
-            yield _chunk(batch, index, n_samples)
+            yield _chunk(batch, index, n_samples, header)
     finally:
         vcf.close()
 
@@ -100,7 +212,9 @@ def _int_field(variant, tag: str, per_sample: bool = True) -> np.ndarray | None:
     return values[:, 0] if per_sample else values
 
 
-def _chunk(batch: list[tuple], first_index: int, n_samples: int) -> RecordChunk:
+def _chunk(
+    batch: list[tuple], first_index: int, n_samples: int, header_lines: int | None
+) -> RecordChunk:
     n = len(batch)
     ploidy = max((r[5].shape[1] for r in batch if r[5] is not None), default=2)
     gt = np.full((n, n_samples, ploidy), -2, dtype=np.int16)
@@ -133,4 +247,5 @@ def _chunk(batch: list[tuple], first_index: int, n_samples: int) -> RecordChunk:
         gq=gq,
         dp=dp,
         ad=ad,
+        first_line=None if header_lines is None else header_lines + first_index + 1,
     )

@@ -35,7 +35,7 @@ def test_sharded_pool_equals_one_process(vcf: Path, shard_length: int) -> None:
     calls = pl.concat([c.calls for c in parallel])
     assert calls.height > 0
     assert _sorted(calls).equals(_sorted(pl.concat([c.calls for c in single])))
-    locator = ["region", "record_index"]
+    locator = ["region", "record_index", "line"]
     rejects = pl.concat([c.rejects for c in parallel]).drop(locator)
     assert _sorted(rejects).equals(_sorted(pl.concat([c.rejects for c in single]).drop(locator)))
     samples = combine_samples(c.samples for c in parallel)
