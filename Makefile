@@ -27,8 +27,10 @@ demo: env
 test: env system-deps
 	$(BIN)/pytest
 
+# PEERS=hail also runs tasks 1+2 against Hail, installed first into bench-results/hail-venv.
 bench: env system-deps
-	$(BIN)/python -m gdi_pipelines.bench $(if $(SIZES),--sizes $(SIZES),) --out bench-results/bench.json
+	$(if $(findstring hail,$(PEERS)),bash scripts/install-hail.sh,)
+	$(BIN)/python -m gdi_pipelines.bench $(if $(SIZES),--sizes $(SIZES),) $(if $(PEERS),--peers $(PEERS),) --out bench-results/bench.json
 
 ui: env
 	@mkdir -p $(DAGSTER_HOME)

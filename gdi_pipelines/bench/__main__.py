@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from gdi_pipelines.bench.inputs import parse_size
-from gdi_pipelines.bench.runner import SMOKE_TASKS, TASKS, BenchOptions, run_bench
+from gdi_pipelines.bench.runner import HAIL_VENV, PEERS, SMOKE_TASKS, TASKS, BenchOptions, run_bench
 
 DEFAULT_SIZES = "1M,10M"
 MIN_REPETITIONS = 3
@@ -25,7 +25,11 @@ def parse_options(argv: list[str] | None = None) -> BenchOptions:
     parser.add_argument("--repetitions", type=int, default=MIN_REPETITIONS)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--fastq-pairs", type=int, default=500_000)
-    parser.add_argument("--tasks", default=",".join(TASKS), help=f"among {','.join(TASKS)}")
+    parser.add_argument(
+        "--tasks", default=",".join(TASKS), help=f"among {','.join(TASKS)} ('' for none)"
+    )
+    parser.add_argument("--peers", default="", help=f"among {','.join(PEERS)}: tasks 1+2 vs them")
+    parser.add_argument("--hail-venv", type=Path, default=HAIL_VENV, help="install-hail.sh's")
     parser.add_argument("--pipeline-size", help="cohort size of task 4 (default: smallest)")
     parser.add_argument("--keep-work", action="store_true", help="keep OUT's folder/work")
     parser.add_argument(
@@ -36,6 +40,10 @@ def parse_options(argv: list[str] | None = None) -> BenchOptions:
     unknown = sorted(set(tasks) - set(TASKS))
     if unknown:
         parser.error(f"--tasks: unknown {', '.join(unknown)}")
+    peers = _list(args.peers)
+    unknown = sorted(set(peers) - set(PEERS))
+    if unknown:
+        parser.error(f"--peers: unknown {', '.join(unknown)}")
     if args.smoke:
         return BenchOptions(
             sizes=("smoke",),
@@ -48,6 +56,8 @@ def parse_options(argv: list[str] | None = None) -> BenchOptions:
             pipeline_size=None,
             smoke=True,
             keep_work=args.keep_work,
+            peers=peers,
+            hail_venv=args.hail_venv,
         )
     if args.repetitions < MIN_REPETITIONS:
         parser.error(f"--repetitions: at least {MIN_REPETITIONS} (or --smoke)")
@@ -68,6 +78,8 @@ def parse_options(argv: list[str] | None = None) -> BenchOptions:
         pipeline_size=args.pipeline_size,
         smoke=False,
         keep_work=args.keep_work,
+        peers=peers,
+        hail_venv=args.hail_venv,
     )
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from gdi_pipelines.bench import inputs, report
 from gdi_pipelines.bench.contest import ContestResult
+from gdi_pipelines.bench.peers import HAIL_VENV, PEERS, hail_contest, hail_versions, peer_summary
 from gdi_pipelines.bench.pipeline import pipeline_contest
 from gdi_pipelines.bench.tasks import fastq_contest, harmonise_contest, summaries_contest
 
@@ -35,6 +36,8 @@ class BenchOptions:
     pipeline_size: str | None
     smoke: bool
     keep_work: bool
+    peers: tuple[str, ...] = ()  # among PEERS: other stacks doing tasks 1+2, run when asked
+    hail_venv: Path = HAIL_VENV
 
 
 def _tool_version(tool: str) -> str:
@@ -74,6 +77,10 @@ def _contests(options: BenchOptions, work: Path) -> list[ContestResult]:
         size = options.pipeline_size or options.sizes[0]
         cohort = cohorts.get(size) or inputs.prepare_cohort(cache, size, options.seed)
         results.append(pipeline_contest(cohort, cache, work, reps))
+    if "hail" in options.peers:
+        vcfs = [real_vcf] if real_vcf else []
+        vcfs += [c.vcf_input("SE") for c in cohorts.values()]
+        results += [hail_contest(v, cache, work, reps, options.hail_venv) for v in vcfs]
     return results
 
 
@@ -81,6 +88,7 @@ def run_bench(options: BenchOptions) -> dict:
     missing = [t for t in TOOLS if shutil.which(t) is None]
     if missing:
         raise SystemExit(f"bench: {', '.join(missing)} not found (make system-deps installs them)")
+    peer_tools = hail_versions(options.hail_venv) if "hail" in options.peers else {}
     started, clock = datetime.now(UTC), time.perf_counter()
     load_at_start = [round(x, 2) for x in os.getloadavg()]
     work = options.out.parent / "work"
@@ -104,7 +112,8 @@ def run_bench(options: BenchOptions) -> dict:
             "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
             "platform": platform.platform(),
             "python": platform.python_version(),
-            "tools": {t: _tool_version(t) for t in TOOLS},
+            "tools": {t: _tool_version(t) for t in TOOLS} | peer_tools,
+            "peers": list(options.peers),
             "order": "alternating: ours, reference, ours, reference, ...",
             "peak_rss": "max over runs of the summed RSS of the process tree, sampled every 20 ms",
         },
@@ -120,5 +129,7 @@ def run_bench(options: BenchOptions) -> dict:
     for result in results:
         if result.task == "pipeline":
             print("\n" + report.pipeline_summary(result))
+        if result.task in PEERS:
+            print("\n" + peer_summary(result))
     print(f"\nwritten {options.out} ({document['meta']['seconds']} s)")
     return document
