@@ -67,7 +67,9 @@ def phases_share(home: Path):
         phases = run_phases(home / "dagster")
         gate = phases.get("gate_seconds", 0.0)
         phases["gate_share_of_wall"] = round(gate / measured.seconds, 4)
-        phases["gate_share_of_steps"] = round(gate / (phases.get("step_seconds") or 1.0), 4)
+        steps = phases.get("step_seconds") or 1.0
+        phases["gate_share_of_steps"] = round(gate / steps, 4)
+        phases["suite_share_of_steps"] = round(phases.get("suite_seconds", 0.0) / steps, 4)
         return phases
 
     return inspect
@@ -94,7 +96,7 @@ def pipeline_contest(cohort: Cohort, cache: Path, work: Path, repetitions: int) 
     result = run_contest(
         "pipeline", f"{vcf.label} batch", "genotypes", vcf.genotypes, ours, reference, repetitions
     )
-    for share in ("gate_share_of_wall", "gate_share_of_steps"):
+    for share in ("gate_share_of_wall", "gate_share_of_steps", "suite_share_of_steps"):
         shares = sorted(d[share] for d in result.ours.details)
         result.notes[f"{share}_median"] = shares[len(shares) // 2]
     result.notes["fastq_files"] = len(reads)

@@ -142,6 +142,8 @@ def pipeline_summary(result: ContestResult) -> str:
         f"(the rest: interpreter, imports, definitions, instance); steps {step_s:.1f} s; "
         f"quality gates {gate_s:.2f} s = {100 * gate_s / step_s:.1f}% of the steps' time, "
         f"{100 * gate_s / run_s:.1f}% of the runs, "
-        f"{100 * result.notes['gate_share_of_wall_median']:.1f}% of wall"
+        f"{100 * result.notes['gate_share_of_wall_median']:.1f}% of wall; of which the "
+        f"Great Expectations suites {med(d.get('suite_seconds', 0.0) for d in details):.2f} s = "
+        f"{100 * result.notes.get('suite_share_of_steps_median', 0.0):.1f}% of the steps' time"
     )
     return "\n".join(lines)

@@ -5,7 +5,8 @@ Per step: its duration and, for an asset step with checks, three phases:
   Expectations "rows validated" line) to its last check result: the domain gates and the GX
   suite computed on the staged rows, plus Dagster recording each check result;
 - results: first to last check result (Dagster recording them, part of the gate phase);
-- publish: last check result to the materialization (the Delta commit of the partition).
+- publish: last check result to the materialization (the Delta commit of the partition);
+- suite: the Great Expectations suite's own time (as the step logs it, Data Docs included).
 A step that only runs a check counts whole as gate time. Caveat: `raw_sequences` and
 `clinical_phenotypes` log before they stage their (small) tables, so their gate phase also
 holds that staging; `harmonised_variants` logs after staging, so its gate phase is checks only.
@@ -19,7 +20,7 @@ from pathlib import Path
 CHECK = "ASSET_CHECK_EVALUATION"
 STEP_END = ("STEP_SUCCESS", "STEP_FAILURE")
 RUN_END = ("PIPELINE_SUCCESS", "PIPELINE_FAILURE")
-GX_LOG = re.compile(r"rows validated in \d+ chunk")
+GX_LOG = re.compile(r"rows validated in ([0-9.]+) s")
 
 
 def _kind(entry) -> str:
@@ -36,6 +37,8 @@ def _step_phases(entries: list) -> dict:
         "log_lines": kinds.count("LOG"),
         "checks": kinds.count(CHECK),
     }
+    suite = [GX_LOG.search(e.user_message or "") for e in entries if _kind(e) == "LOG"]
+    phases["suite_seconds"] = sum(float(m.group(1)) for m in suite if m)
     checks = [i for i, k in enumerate(kinds) if k == CHECK]
     if not checks:
         return phases
@@ -83,6 +86,7 @@ def run_phases(dagster_home: Path) -> dict:
         "run_seconds": run_seconds,
         "step_seconds": sum(s.get("seconds") or 0.0 for s in steps.values()),
         "gate_seconds": sum(s.get("gate_seconds") or 0.0 for s in steps.values()),
+        "suite_seconds": sum(s["suite_seconds"] for s in steps.values()),
         "publish_seconds": sum(s.get("publish_seconds") or 0.0 for s in steps.values()),
         "events": sum(len(entries) for entries in logs),
         "steps": steps,

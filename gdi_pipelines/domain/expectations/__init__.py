@@ -1,9 +1,10 @@
 """GX 1.x expectation suites per table, run in bounded memory, results as CheckOutcomes.
 
 Suites live in `suites/{table}.json` (format: `suites.py`); `runner.validate_table` validates
-a LazyFrame or an iterable of frames chunk by chunk (`gx_bridge`: GX on pandas chunks;
-`whole_table`: what only polars over the whole table can decide) and can build GX Data Docs
-(`docs`). Nothing here imports GX until a validation runs.
+a LazyFrame or an iterable of frames in bounded memory (`whole_table`: what only polars over the
+whole table can decide; `pushdown`: row-level expectations decided by polars with GX's results;
+`gx_bridge`: GX on pandas chunks for the rest) and can build GX Data Docs (`docs`). Nothing here
+imports GX until a validation runs.
 """
 
 from gdi_pipelines.domain.expectations.runner import TableValidation, run_suite, validate_table

@@ -62,6 +62,9 @@ def build_data_docs(
         for decision in decisions.get(spec.name, []):
             expectation = gx_expectation(spec, decision.kwargs)
             expectation.meta |= {"engine": decision.engine, "failures": decision.failures}
+            # the page shows the description in place of the expectation: name the engine there
+            engine = "GX on pandas chunks" if decision.engine == "gx" else "polars"
+            expectation.description = f"{spec.description or spec.name} (decided by {engine})"
             expectations.append(expectation)
             results.append(
                 ExpectationValidationResult(

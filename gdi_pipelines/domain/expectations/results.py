@@ -2,7 +2,8 @@
 
 A `Decision` holds a GX-shaped `result` dict (element_count, unexpected_count, ... for row-level
 expectations; observed_value for table-level ones) so that Data Docs can render it as GX would.
-Row-level results arrive chunk by chunk and are summed by a `MapTally`.
+Row-level results arrive chunk by chunk from GX (or from polars, per table or per chunk) and are
+summed by a `MapTally`.
 """
 
 from __future__ import annotations
@@ -26,15 +27,17 @@ class Decision:
     success: bool
     result: dict[str, Any]
     failures: list[str] = field(default_factory=list)
-    engine: str = "polars"  # "gx": GX on pandas chunks; "polars": whole table
+    engine: str = "polars"  # "gx": GX on pandas chunks; "polars": polars on the whole table
 
 
 @dataclass
 class MapTally:
-    """Counts of one row-level GX expectation, summed over the chunks it ran on."""
+    """Counts of one row-level GX expectation, summed over the chunks (or the one whole table)
+    it ran on by `engine`: "gx" (pandas chunks) or "polars" (pushdown.py)."""
 
     expectation: str
     kwargs: dict[str, Any]
+    engine: str = "gx"
     element_count: int = 0
     missing_count: int = 0
     unexpected_count: int = 0
@@ -72,7 +75,7 @@ class MapTally:
                 f"{where}: {self.unexpected_count} of {considered} values unexpected "
                 f"({percent:.4g}%), e.g. {_examples(self.examples)}"
             )
-        return Decision(self.kwargs, success and not self.errors, result, failures, engine="gx")
+        return Decision(self.kwargs, success and not self.errors, result, failures, self.engine)
 
 
 def outcome(spec: ExpectationSpec, decisions: list[Decision], **extra: str) -> CheckOutcome:

@@ -1,14 +1,22 @@
 """Validate a table against its suite in bounded memory; one CheckOutcome per suite entry.
 
-Row-level expectations run in GX on pandas chunks of at most `chunk_rows` rows (only the
-columns they read are converted); their counts and examples add up across chunks. Expectations
-no chunk can decide (column list and types, row count, uniqueness, distinct counts) are computed
-by polars on the whole table (`whole_table`): from the LazyFrame itself, or, for an iterable of
-frames, from the key columns spooled to a temporary Parquet folder while the chunks go by.
+Three engines, chosen per GX expectation (each Decision records its engine):
 
-A LazyFrame is read as slices of `chunk_rows` rows, each its own query: cheap for a scan
+- row-level (map) expectations that `pushdown` supports are decided by polars with GX's results
+  (counts, examples, success): on a LazyFrame over the whole table, in a few streaming passes
+  (one per group of columns, one per list path, one `head` query per failing expectation); on
+  an iterable of frames chunk by chunk, counts added up.
+- every other row-level expectation runs in GX on pandas chunks of at most `chunk_rows` rows
+  (only the columns it reads are converted); counts and examples add up across chunks.
+- expectations no chunk can decide (column list and types, row count, uniqueness, distinct
+  counts) are computed by polars on the whole table (`whole_table`): from the LazyFrame itself,
+  or, for an iterable of frames, from the key columns spooled to a temporary Parquet folder
+  while the chunks go by.
+
+For GX, a LazyFrame is read as slices of `chunk_rows` rows, each its own query: cheap for a scan
 (Delta, Parquet), where polars pushes the slice down; a plan with joins or aggregations would be
-recomputed per slice, so sink such a plan to a table first (or pass an iterable of frames).
+recomputed per slice (and per pushdown query), so sink such a plan to a table first (or pass an
+iterable of frames). No slice is read when GX has nothing to check.
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ from typing import Any
 
 import polars as pl
 
+from gdi_pipelines.domain.expectations import pushdown
 from gdi_pipelines.domain.expectations import whole_table as wt
 from gdi_pipelines.domain.expectations.results import Decision, MapTally, outcome
 from gdi_pipelines.domain.expectations.suites import (
@@ -49,6 +58,11 @@ class Instance:
     kwargs: dict[str, Any]
     key: int
     absent: tuple[str, ...]  # columns it reads that the table lacks
+    check: pushdown.Check | None = None  # set: a map expectation polars decides
+
+    @property
+    def engine(self) -> str:
+        return "polars" if self.spec.whole_table or self.check is not None else "gx"
 
     @property
     def view(self) -> str | None:
@@ -63,7 +77,7 @@ class TableValidation:
     outcomes: list[CheckOutcome]
     decisions: dict[str, list[Decision]]
     rows: int
-    chunks: int
+    chunks: int  # read for GX (an iterable of frames is always read in chunks)
     docs_index: Path | None = None
     docs_page: Path | None = None
 
@@ -99,6 +113,7 @@ def run_suite(
         if isinstance(frames, pl.LazyFrame):
             plan = _Plan(suite, frames.collect_schema(), values)
             rows = frames.select(pl.len()).collect(engine="streaming").item()
+            plan.push_down(frames)
             _, count = plan.run_chunks(_lazy_chunks(frames, plan.chunk_columns, rows, chunk_rows))
             table = frames
         else:
@@ -106,7 +121,8 @@ def run_suite(
             schema = first.schema if first is not None else pl.Schema()
             plan = _Plan(suite, schema, values)
             chunks = _eager_chunks(first, rest, chunk_rows, schema)
-            rows, count = plan.run_chunks(_spooled(chunks, plan.key_columns, Path(spool)))
+            spooled = _spooled(chunks, plan.key_columns, Path(spool))
+            rows, count = plan.run_chunks(spooled, push_down=True)
             table = _spool_scan(Path(spool), schema, plan.key_columns)
         per_pass = unique_rows_per_pass or UNIQUE_PASS_CHUNKS * chunk_rows
         decisions = plan.decide_whole_table(table, rows, per_pass)
@@ -117,7 +133,14 @@ def run_suite(
 
         name = run_name or f"{suite.table}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
         given = json.loads(json.dumps(values, default=str))
-        meta = {"rows": rows, "chunks": count, "chunk_rows": chunk_rows, "parameters": given}
+        engines = [i.engine for i in plan.instances]
+        meta = {
+            "rows": rows,
+            "chunks": count,
+            "chunk_rows": chunk_rows,
+            "parameters": given,
+            "engines": {e: engines.count(e) for e in sorted(set(engines))},
+        }
         docs = build_data_docs(suite, decisions, Path(docs_dir), name, meta)
         docs_index, docs_page = docs.index, docs.page
         extra = {"data_docs": str(docs.index), "data_docs_page": str(docs.page)}
@@ -134,7 +157,8 @@ def _parameters(suite: SuiteSpec, given: dict | None) -> dict[str, Any]:
 
 @dataclass
 class _Plan:
-    """Which GX expectations run on chunks (grouped by view) and which polars decides."""
+    """Which GX expectations polars decides (whole table or pushed-down map expectations) and
+    which run in GX on chunks (grouped by view)."""
 
     suite: SuiteSpec
     schema: pl.Schema
@@ -149,15 +173,27 @@ class _Plan:
                 absent = ()
                 if spec.expectation not in wt.SCHEMA_LEVEL:
                     absent = tuple(c for c in columns_of(kwargs) if base_column(c) not in columns)
-                self.instances.append(Instance(spec, kwargs, len(self.instances), absent))
-        self.tallies = {i.key: MapTally(i.spec.expectation, i.kwargs) for i in self._chunked()}
+                instance = Instance(spec, kwargs, len(self.instances), absent)
+                if not spec.whole_table and not absent:
+                    instance.check = pushdown.check_for(spec.expectation, kwargs, self.schema)
+                self.instances.append(instance)
+        self.tallies = {
+            i.key: MapTally(i.spec.expectation, i.kwargs, i.engine)
+            for i in self.instances
+            if not i.spec.whole_table and not i.absent
+        }
 
     def _chunked(self) -> list[Instance]:
-        return [i for i in self.instances if not i.spec.whole_table and not i.absent]
+        """The map expectations GX checks on chunks."""
+        return [i for i in self.instances if i.key in self.tallies and i.check is None]
+
+    def _pushed(self) -> dict[int, pushdown.Check]:
+        """The map expectations polars decides."""
+        return {i.key: i.check for i in self.instances if i.check is not None}
 
     @property
     def chunk_columns(self) -> list[str]:
-        """Columns the chunks must carry, in table order."""
+        """Columns the chunks must carry for GX, in table order."""
         read = {base_column(c) for i in self._chunked() for c in columns_of(i.kwargs)}
         return [c for c in self.schema.names() if c in read]
 
@@ -173,24 +209,33 @@ class _Plan:
         }
         return [c for c in self.schema.names() if c in read]
 
-    def run_chunks(self, chunks: Iterator[pl.DataFrame]) -> tuple[int, int]:
-        """Feeds every chunk to GX; returns (rows, chunks)."""
-        from gdi_pipelines.domain.expectations.gx_bridge import gx_expectation, gx_suite
+    def push_down(self, table: pl.LazyFrame) -> None:
+        """Polars decides its map expectations on `table` (the whole table, or one chunk). An
+        error raises, as a failed read of a chunk does: it is no verdict on the data."""
+        checks = self._pushed()
+        if checks:
+            for key, result in pushdown.evaluate(checks, table).items():
+                self.tallies[key].add(result)
 
+    def run_chunks(self, chunks: Iterator[pl.DataFrame], push_down: bool = False):
+        """Feeds every chunk to GX (and to polars if `push_down`); returns (rows, chunks). GX is
+        imported (seconds) only if it has something to check."""
         views: dict[str | None, list[Instance]] = {}
         for instance in self._chunked():
             views.setdefault(instance.view, []).append(instance)
-        suites = {
-            view: gx_suite(
-                f"{self.suite.table}:{view or 'rows'}",
-                [gx_expectation(i.spec, i.kwargs, i.key) for i in members],
-            )
-            for view, members in views.items()
-        }
+        suites = {}
+        if views:
+            from gdi_pipelines.domain.expectations.gx_bridge import gx_expectation, gx_suite
+
+            for view, members in views.items():
+                expectations = [gx_expectation(i.spec, i.kwargs, i.key) for i in members]
+                suites[view] = gx_suite(f"{self.suite.table}:{view or 'rows'}", expectations)
         rows = count = 0
         for chunk in chunks:
             rows += chunk.height
             count += 1
+            if push_down:
+                self.push_down(chunk.lazy())
             for view, members in views.items():
                 self._validate_view(chunk, view, members, suites[view])
         return rows, count
@@ -220,12 +265,11 @@ class _Plan:
 
     def _decide(self, instance: Instance, table, rows: int, rows_per_pass: int) -> Decision:
         expectation, kwargs = instance.spec.expectation, instance.kwargs
-        engine = "polars" if instance.spec.whole_table else "gx"
         if instance.absent:
             where = f"{expectation} on {label_of(kwargs)}"
             failures = [f"{where}: column {base_column(c)} is absent" for c in instance.absent]
             result = {"absent_columns": list(instance.absent)}
-            return Decision(kwargs, False, result, failures, engine)
+            return Decision(kwargs, False, result, failures, instance.engine)
         if expectation in wt.SCHEMA_LEVEL:
             return wt.schema_decision(expectation, kwargs, self.schema)
         if expectation in wt.ROW_COUNT:
@@ -243,11 +287,7 @@ def _view_frame(chunk: pl.DataFrame, view: str | None, members: list[Instance]):
         read = {c for i in members for c in columns_of(i.kwargs)}
         frame = chunk.select([c for c in chunk.columns if c in read])
     else:
-        column, _, path = view.partition("[]")
-        elements = pl.col(column).explode(keep_nulls=False)
-        if path:
-            elements = elements.struct.field(path.removeprefix("."))
-        frame = chunk.select(elements.alias(view))
+        frame = chunk.select(pushdown.view_expr(view).alias(view))
     return _widened(frame).to_pandas()
 
 

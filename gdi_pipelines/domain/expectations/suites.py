@@ -46,7 +46,8 @@ WHOLE_TABLE = frozenset(
         "ExpectColumnUniqueValueCountToBeBetween",
     }
 )
-# Row-level (map) expectations: GX on pandas chunks, whose counts add up to the table's.
+# Row-level (map) expectations: counts add up over chunks. Polars decides those pushdown.py
+# reproduces exactly (pushdown.SUPPORTED, per instance); GX on pandas chunks the others.
 CHUNKED = frozenset(
     {
         "ExpectColumnValuesToBeBetween",

@@ -187,10 +187,61 @@ def cross_country_aggregates(rows: int, countries: tuple[str, ...] = ("FI", "SE"
     )
 
 
+def sample_qc(rows: int) -> pl.DataFrame:
+    """One row per sample of a batch, QC metrics consistent with each other."""
+    i = pl.int_range(0, rows, dtype=pl.Int64)
+    callable_sites = 10_000 + i % 100
+    called = callable_sites - i % 7
+    het, hom_alt = 1_000 + i % 50, 500 + i % 30
+    transitions, transversions = 2_000 + i % 40, 1_000 + i % 20
+    xx = i % 2 == 0
+    return pl.select(
+        country=pl.lit("FI"),
+        batch_id=pl.lit("B001"),
+        sample=_pseudonym(i),
+        sex=pl.when(xx).then(pl.lit("female")).otherwise(pl.lit("male")),
+        haploid_x_observed=~xx,
+        n_callable_sites=callable_sites,
+        n_called=called,
+        n_no_call=callable_sites - called,
+        call_rate=called / callable_sites,
+        n_hom_ref=called - het - hom_alt,
+        n_het=het,
+        n_hom_alt=hom_alt,
+        n_hemi_alt=pl.when(xx).then(0).otherwise(20 + i % 5),
+        het_hom_ratio=het / hom_alt,
+        n_transitions=transitions,
+        n_transversions=transversions,
+        ti_tv=transitions / transversions,
+        n_insertions=40 + i % 9,
+        n_deletions=45 + i % 8,
+        n_singletons=i % 13,
+        n_x_sites=300 + i % 10,
+        chrx_f=pl.when(xx).then(0.02).otherwise(0.97),
+        n_y_sites=pl.lit(12, dtype=pl.Int64),
+        chry_call_rate=pl.when(xx).then(None).otherwise(0.9),
+        n_y_alt=pl.when(xx).then(0).otherwise(3 + i % 4),
+        inferred_sex=pl.when(xx).then(pl.lit("XX")).otherwise(pl.lit("XY")),
+        reported_sex=pl.when(xx).then(pl.lit("female")).otherwise(pl.lit("male")),
+        sex_mismatch=pl.lit(False),
+        karyotype=pl.when(xx).then(pl.lit("XX")).otherwise(pl.lit("XY")),
+        call_rate_outlier=pl.lit(False),
+        n_het_outlier=pl.lit(False),
+        het_hom_ratio_outlier=pl.lit(False),
+        ti_tv_outlier=pl.lit(False),
+        n_singletons_outlier=i % 50 == 49,
+        qc_fail_reasons=pl.when(i % 50 == 49)
+        .then(pl.lit(["n_singletons"]))
+        .otherwise(pl.lit([], dtype=pl.List(pl.String))),
+        qc_pass=i % 50 != 49,
+    )
+
+
 CLEAN = {
     "harmonised_variants": harmonised_variants,
     "raw_sequences": raw_sequences,
     "clinical_phenotypes": clinical_phenotypes,
     "country_variant_summaries": country_variant_summaries,
     "cross_country_aggregates": cross_country_aggregates,
+    "sample_qc": sample_qc,
 }

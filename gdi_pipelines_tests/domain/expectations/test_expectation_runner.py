@@ -12,7 +12,7 @@ import json
 import polars as pl
 import pytest
 
-from gdi_pipelines.domain.expectations import load_suite, run_suite, validate_table
+from gdi_pipelines.domain.expectations import load_suite, pushdown, run_suite, validate_table
 from gdi_pipelines.domain.quality import Severity
 from gdi_pipelines_tests.domain.expectations.tables import (
     CLEAN,
@@ -57,7 +57,7 @@ def test_af_above_one_fails_af_in_unit_interval():
     figures = bad["af_in_unit_interval"].figures
     assert (figures["unexpected_count"], figures["element_count"]) == (1, ROWS)
     assert json.loads(figures["partial_unexpected_list"]) == [1.5]
-    assert figures["engine"] == "gx"
+    assert figures["engine"] == "polars"  # pushed down (pushdown.py)
     assert "ExpectColumnValuesToBeBetween on AF: 1 of 400" in bad["af_in_unit_interval"].failures[0]
 
 
@@ -98,13 +98,14 @@ def test_duplicate_across_two_chunks_fails_uniqueness():
     first = harmonised_variants(300)
     second = pl.concat([harmonised_variants(299, start=300), first.slice(10, 1)])
     parameters = PARAMETERS["harmonised_variants"]
-    # an iterable (keys spooled) and a LazyFrame (polars on the scan), both in 2 chunks and
-    # 2 hash-bucket passes of the uniqueness check
-    for frames in ([first, second], pl.concat([first, second]).lazy()):
+    # an iterable (keys spooled, read in 2 chunks) and a LazyFrame (polars on the scan, no chunk
+    # read: every map expectation is pushed down), both in 2 hash-bucket passes of the
+    # uniqueness check
+    for frames, chunks in (([first, second], 2), (pl.concat([first, second]).lazy(), 0)):
         run = run_suite(
             frames, "harmonised_variants", parameters, chunk_rows=300, unique_rows_per_pass=400
         )
-        assert run.chunks == 2
+        assert run.chunks == chunks
         assert set(failing(run.outcomes)) == {"sample_variant_unique"}
         figures = failing(run.outcomes)["sample_variant_unique"].figures
         assert (figures["unexpected_count"], figures["duplicated_keys"]) == (2, 1)
@@ -147,7 +148,7 @@ def test_a_missing_run_time_parameter_is_an_error():
         validate_table(raw_sequences(3), "raw_sequences")
 
 
-def test_chunked_validation_equals_whole_frame_validation():
+def test_chunked_validation_equals_whole_frame_validation(monkeypatch):
     frame = harmonised_variants(1500)
     frame = set_row(frame, 3, dosage=3)
     frame = set_row(frame, 700, chrom="22", ploidy=3)
@@ -156,15 +157,20 @@ def test_chunked_validation_equals_whole_frame_validation():
     parameters = {"expected_samples": 50}  # the bad pseudonym is a 51st sample
 
     def comparable(run):
+        ignored = {"passes", "engine"}
         return [
-            (o.name, o.passed, {k: v for k, v in o.figures.items() if k != "passes"}, o.failures)
+            (o.name, o.passed, {k: v for k, v in o.figures.items() if k not in ignored}, o.failures)
             for o in run.outcomes
         ]
 
-    whole = run_suite(frame, "harmonised_variants", parameters, chunk_rows=10_000)
-    chunked = run_suite(frame.lazy(), "harmonised_variants", parameters, chunk_rows=400)
-    assert (whole.chunks, chunked.chunks) == (1, 4)
-    assert comparable(chunked) == comparable(whole)
+    # polars on the whole LazyFrame; polars on each chunk of an iterable, summed; GX on chunks
+    whole = run_suite(frame.lazy(), "harmonised_variants", parameters, chunk_rows=400)
+    chunked = run_suite(frame, "harmonised_variants", parameters, chunk_rows=400)
+    monkeypatch.setattr(pushdown, "check_for", lambda *args: None)
+    gx = run_suite(frame.lazy(), "harmonised_variants", parameters, chunk_rows=400)
+    assert (whole.chunks, chunked.chunks, gx.chunks) == (0, 4, 4)
+    assert {o.figures["engine"] for o in gx.outcomes} == {"gx", "polars"}
+    assert comparable(chunked) == comparable(whole) == comparable(gx)
     assert set(failing(whole.outcomes)) == {
         "sample_pseudonym_form",
         "chrom_canonical",
