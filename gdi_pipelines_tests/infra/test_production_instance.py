@@ -3,9 +3,11 @@ coordinator and the real daemon, completes, and its events are stored in Postgre
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -105,6 +107,7 @@ def test_queued_run_completes_through_the_daemon(database: str, tmp_path: Path):
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,  # its code server child goes with it
         )
         try:
             deadline = time.monotonic() + 300
@@ -116,8 +119,12 @@ def test_queued_run_completes_through_the_daemon(database: str, tmp_path: Path):
                 assert daemon.poll() is None, "the daemon exited"
                 time.sleep(2)
         finally:
-            daemon.terminate()
-            daemon.wait(timeout=60)
+            os.killpg(daemon.pid, signal.SIGTERM)
+            try:
+                daemon.wait(timeout=60)
+            finally:
+                with contextlib.suppress(ProcessLookupError):  # the group is already gone
+                    os.killpg(daemon.pid, signal.SIGKILL)
         assert instance.get_run_by_id(queued.run_id).status == dg.DagsterRunStatus.SUCCESS
     finally:
         for name in (
