@@ -6,6 +6,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -32,7 +33,11 @@ from gdi_pipelines.domain.variants.harmonise import (
     harmonise_vcf,
 )
 from gdi_pipelines.domain.variants.parallel import harmonise_by_region
-from gdi_pipelines.domain.variants.records import VcfFormatError, vcf_samples
+from gdi_pipelines.domain.variants.records import (
+    VcfFormatError,
+    check_column_counts,
+    vcf_samples,
+)
 from gdi_pipelines.domain.variants.reference import ReferenceGenome
 from gdi_pipelines.storage.objectstore import ObjectStore, iter_chunks
 from gdi_pipelines.storage.reference_catalogue import load_catalogue
@@ -190,27 +195,34 @@ def build_variants_defs(partitions: dg.MultiPartitionsDefinition) -> dg.Definiti
             intact = sha256 == vcf.sha256 and size == vcf.size
             pseudo = scope.pseudonymiser()
             header_samples = [pseudo(s) for s in vcf_samples(path)]
-            workers = config.processes or (
-                os.cpu_count() or 1 if size >= PARALLEL_FROM_BYTES else 1
-            )
-            chunks: Iterator = (
-                harmonise_by_region(path, harmonise_config, pseudo, sex, workers)
-                if workers > 1 and index is not None
-                else harmonise_vcf(path, harmonise_config, pseudo, sex)
-            )
-            context.log.info(f"harmonising with {workers if index else 1} process(es)")
-            for chunk in chunks:
-                stats.update(chunk.stats)
-                reasons.update(chunk.rejects["reason"].to_list())
-                publishers[TABLE].stage(_with_keys(chunk.calls, where.country, where.batch_id))
-                rejects = chunk.rejects.with_columns(
-                    pl.col("source_file").map_elements(redact, return_dtype=pl.String)
+            # a text pass (decompression releases the GIL) alongside harmonising; joined below,
+            # before anything is gated or published
+            with ThreadPoolExecutor(1, thread_name_prefix="gdi-columns") as background:
+                columns_checked = background.submit(check_column_counts, path, len(header_samples))
+                workers = config.processes or (
+                    os.cpu_count() or 1 if size >= PARALLEL_FROM_BYTES else 1
                 )
-                publishers[REJECTS_TABLE].stage(_with_keys(rejects, where.country, where.batch_id))
-                sample_frames.append(chunk.samples)
-                publishers[SITES_TABLE].stage(
-                    _with_keys(chunk.sites, where.country, where.batch_id)
+                chunks: Iterator = (
+                    harmonise_by_region(path, harmonise_config, pseudo, sex, workers)
+                    if workers > 1 and index is not None
+                    else harmonise_vcf(path, harmonise_config, pseudo, sex)
                 )
+                context.log.info(f"harmonising with {workers if index else 1} process(es)")
+                for chunk in chunks:
+                    stats.update(chunk.stats)
+                    reasons.update(chunk.rejects["reason"].to_list())
+                    publishers[TABLE].stage(_with_keys(chunk.calls, where.country, where.batch_id))
+                    rejects = chunk.rejects.with_columns(
+                        pl.col("source_file").map_elements(redact, return_dtype=pl.String)
+                    )
+                    publishers[REJECTS_TABLE].stage(
+                        _with_keys(rejects, where.country, where.batch_id)
+                    )
+                    sample_frames.append(chunk.samples)
+                    publishers[SITES_TABLE].stage(
+                        _with_keys(chunk.sites, where.country, where.batch_id)
+                    )
+            columns_checked.result()  # raises the VcfFormatError of a wrong column count
         samples = (
             combine_samples(sample_frames) if sample_frames else pl.DataFrame(schema=SAMPLE_SCHEMA)
         )
