@@ -83,9 +83,7 @@ def open_vcf(path: str | Path) -> cyvcf2.VCF:
 
 def _text_lines(path: str | Path) -> Iterator[bytes]:
     """The lines of a plain or (b)gzipped text file, newline included."""
-    with open(path, "rb") as raw:
-        compressed = raw.read(2) == b"\x1f\x8b"
-    with gzip.open(path, "rb") if compressed else open(path, "rb") as lines:
+    with _opened_text(path) as lines:
         yield from lines
 
 
