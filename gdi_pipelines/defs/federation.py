@@ -9,7 +9,6 @@ would wait for partitions that never land (a country without batch b002).
 import itertools
 import json
 import tempfile
-import time
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
@@ -22,6 +21,7 @@ from gdi_pipelines.config import Settings
 from gdi_pipelines.config.locations import Location
 from gdi_pipelines.defs.expectations import suite_checks
 from gdi_pipelines.defs.gating import check_result, check_specs, stage_gate_publish
+from gdi_pipelines.defs.plots import plot_metadata
 from gdi_pipelines.defs.resources import PlatformResource
 from gdi_pipelines.defs.retries import retry_transient_storage
 from gdi_pipelines.domain.aggregates import gates
@@ -32,7 +32,7 @@ from gdi_pipelines.domain.aggregates.exports import (
     write_sites_vcf,
 )
 from gdi_pipelines.domain.aggregates.federation import FederationConfig, pool_country_summaries
-from gdi_pipelines.domain.aggregates.plots import af_country_vs_pooled_png, fit_png, markdown_image
+from gdi_pipelines.domain.aggregates.plots import af_country_vs_pooled_png
 from gdi_pipelines.domain.aggregates.variant_summaries import country_totals
 from gdi_pipelines.storage.delta import TableRef
 from gdi_pipelines.storage.node_summaries import SummaryInput
@@ -97,15 +97,8 @@ def _af_plot(context, docs: Location, pooled: pl.DataFrame, countries: list[str]
     """AF per country against the pooled AF as a PNG next to the table's Data Docs and inline
     in the metadata; published (non-null) figures only."""
     where = docs.child("plots", f"af_country_vs_pooled_{context.run_id}.png")
-    started = time.perf_counter()
-    png = fit_png(partial(af_country_vs_pooled_png, pooled, countries))
-    store_for(where).write_bytes(where.uri, png)
-    seconds = time.perf_counter() - started
-    context.log.info(f"{AGGREGATES}: AF plot, {len(png)} bytes in {seconds:.2f} s: {where.uri}")
-    return {
-        "af_plot": dg.MetadataValue.md(markdown_image(png, "AF per country against pooled AF")),
-        "af_plot_uri": dg.MetadataValue.path(where.uri),
-    }
+    render = partial(af_country_vs_pooled_png, pooled, countries)
+    return plot_metadata(context.log, where, render, "af_plot", "AF per country against pooled AF")
 
 
 def build_federation_defs() -> dg.Definitions:

@@ -2,7 +2,6 @@
 `country_cohort_counts`. They read the node's published tables of the same partition; the
 last two are the only node tables the federation may read."""
 
-import time
 from functools import partial
 
 import dagster as dg
@@ -11,15 +10,15 @@ import polars as pl
 from gdi_pipelines.defs.batch import PartitionScope, open_partition
 from gdi_pipelines.defs.expectations import suite_checks
 from gdi_pipelines.defs.gating import check_specs, stage_gate_publish
+from gdi_pipelines.defs.plots import plot_metadata
 from gdi_pipelines.defs.resources import PlatformResource
 from gdi_pipelines.defs.retries import retry_transient_storage
 from gdi_pipelines.domain.aggregates import gates
 from gdi_pipelines.domain.aggregates.disclosure import CELL_SCHEMA, cohort_cells
-from gdi_pipelines.domain.aggregates.plots import fit_png, markdown_image, sample_qc_png
+from gdi_pipelines.domain.aggregates.plots import sample_qc_png
 from gdi_pipelines.domain.aggregates.sample_qc import SampleQcConfig, sample_qc
 from gdi_pipelines.domain.aggregates.variant_summaries import SUMMARY_SCHEMA, variant_summaries
 from gdi_pipelines.domain.quality import CheckOutcome
-from gdi_pipelines.storage.objectstore import store_for
 from gdi_pipelines.storage.reference_catalogue import load_catalogue
 
 QC_TABLE = "sample_qc"
@@ -87,15 +86,9 @@ def _qc_plot(context, scope: PartitionScope, qc: pl.DataFrame, config: SampleQcC
     in the materialization metadata."""
     name = f"{QC_TABLE}_{scope.where.country}_{scope.where.batch_id}_{scope.run_id}.png"
     where = scope.docs(QC_TABLE).child("plots", name)
-    started = time.perf_counter()
-    png = fit_png(partial(sample_qc_png, qc, config))
-    store_for(where).write_bytes(where.uri, png)
-    seconds = time.perf_counter() - started
-    context.log.info(f"{QC_TABLE}: QC plot, {len(png)} bytes in {seconds:.2f} s: {where.uri}")
-    return {
-        "qc_plot": dg.MetadataValue.md(markdown_image(png, "sample QC")),
-        "qc_plot_uri": dg.MetadataValue.path(where.uri),
-    }
+    return plot_metadata(
+        context.log, where, partial(sample_qc_png, qc, config), "qc_plot", "sample QC"
+    )
 
 
 def build_summaries_defs(partitions: dg.MultiPartitionsDefinition) -> dg.Definitions:

@@ -134,67 +134,51 @@ def ref_mismatch(patch: pytest.MonkeyPatch, net: Network) -> Iterator[None]:
     yield
 
 
+def _on_result(patch: pytest.MonkeyPatch, module, name: str, damage: Callable) -> None:
+    """`module.name` returns what it did, damaged by `damage`."""
+    real = getattr(module, name)
+    patch.setattr(module, name, lambda *args, **kwargs: damage(real(*args, **kwargs)))
+
+
+def _first_row() -> pl.Expr:
+    return pl.int_range(pl.len()) == 0
+
+
 @contextmanager
 def invalid_hpo_term(patch: pytest.MonkeyPatch, net: Network) -> Iterator[None]:
     """A person carries an HPO id that does not exist."""
-    real = clinical.records_to_frame
-
-    def records_to_frame(records):
-        frame = real(records)
-        bogus = pl.lit([{"id": "HP:9999999", "label": "no such term"}])
-        first = pl.int_range(pl.len()) == 0
-        return frame.with_columns(observed_hpo=pl.when(first).then(bogus).otherwise("observed_hpo"))
-
-    patch.setattr(clinical, "records_to_frame", records_to_frame)
+    bogus = pl.lit([{"id": "HP:9999999", "label": "no such term"}])
+    observed = pl.when(_first_row()).then(bogus).otherwise("observed_hpo")
+    _on_result(patch, clinical, "records_to_frame", lambda f: f.with_columns(observed_hpo=observed))
     yield
 
 
 @contextmanager
 def call_rate_above_one(patch: pytest.MonkeyPatch, net: Network) -> Iterator[None]:
-    real = summaries.sample_qc
-    patch.setattr(
-        summaries,
-        "sample_qc",
-        lambda *a, **k: real(*a, **k).with_columns(call_rate=pl.col("call_rate") + 1.5),
-    )
+    call_rate = pl.col("call_rate") + 1.5
+    _on_result(patch, summaries, "sample_qc", lambda qc: qc.with_columns(call_rate=call_rate))
     yield
 
 
 @contextmanager
 def af_above_one(patch: pytest.MonkeyPatch, net: Network) -> Iterator[None]:
-    real = summaries.variant_summaries
-    patch.setattr(
-        summaries,
-        "variant_summaries",
-        lambda *a, **k: real(*a, **k).with_columns(AF=pl.col("AF") + 1.0),
-    )
+    af = pl.col("AF") + 1.0
+    _on_result(patch, summaries, "variant_summaries", lambda frame: frame.with_columns(AF=af))
     yield
 
 
 @contextmanager
 def person_not_counted(patch: pytest.MonkeyPatch, net: Network) -> Iterator[None]:
     """The cells of one sex are lost, so its persons are counted nowhere."""
-    real = summaries.cohort_cells
-
-    def cohort_cells(persons):
-        cells = real(persons)
-        return cells.filter(pl.col("sex") != cells["sex"][0])
-
-    patch.setattr(summaries, "cohort_cells", cohort_cells)
+    _on_result(patch, summaries, "cohort_cells", lambda c: c.filter(pl.col("sex") != c["sex"][0]))
     yield
 
 
 @contextmanager
 def small_country_count(patch: pytest.MonkeyPatch, net: Network) -> Iterator[None]:
     """A per-country allele count below k is published."""
-    real = federation.pool_country_summaries
-
-    def pool(totals, config):
-        pooled = real(totals, config)
-        first = pl.int_range(pl.len()) == 0
-        return pooled.with_columns(AC_SE=pl.when(first).then(1).otherwise("AC_SE"))
-
-    patch.setattr(federation, "pool_country_summaries", pool)
+    ac = pl.when(_first_row()).then(1).otherwise("AC_SE")
+    _on_result(patch, federation, "pool_country_summaries", lambda p: p.with_columns(AC_SE=ac))
     yield
 
 
@@ -207,8 +191,7 @@ def no_cell_suppression(patch: pytest.MonkeyPatch, net: Network) -> Iterator[Non
 
 @contextmanager
 def beacon_document_lost(patch: pytest.MonkeyPatch, net: Network) -> Iterator[None]:
-    real = federation.beacon_documents
-    patch.setattr(federation, "beacon_documents", lambda *a, **k: list(real(*a, **k))[:-1])
+    _on_result(patch, federation, "beacon_documents", lambda documents: list(documents)[:-1])
     yield
 
 

@@ -132,10 +132,9 @@ def _record_problem(path: str | Path, line: int | None, n_samples: int, err: Exc
     if text is None:
         return f"htslib cannot parse the record ({err})"
     fields = text.rstrip(b"\r\n").decode(errors="replace").split("\t")
-    expected = 9 + n_samples if n_samples else 8
+    expected = _expected_columns(n_samples)
     if len(fields) != expected and not (n_samples == 0 and len(fields) == 9):
-        plural = "" if len(fields) == 1 else "s"
-        return f"{len(fields)} column{plural}, the header has {expected}"
+        return _column_reason(len(fields), expected)
     if not fields[1].isdigit():
         return f"POS {fields[1][:_SHOWN]!r} is not a positive integer"
     return f"htslib cannot parse the record ({err})"
@@ -146,10 +145,7 @@ def check_column_counts(path: str | Path, n_samples: int, block: int = 1 << 22) 
     htslib ignores columns past the last sample without a word; this text pass does not. It is
     vectorised over blocks (tabs counted per line with numpy), so it costs about one
     decompression of the file. BCF files are binary: nothing to count."""
-    expected = 9 + n_samples if n_samples else 8
-    with open(path, "rb") as raw:
-        if raw.read(3) == b"BCF" or _is_bcf(path):
-            return
+    expected = _expected_columns(n_samples)
     lines_before, carry = 0, b""
     with _opened_text(path) as stream:
         while True:
@@ -158,6 +154,8 @@ def check_column_counts(path: str | Path, n_samples: int, block: int = 1 << 22) 
             except (OSError, EOFError, zlib.error) as err:
                 reason = "truncated or corrupt compressed stream"
                 raise VcfFormatError(str(path), reason) from err
+            if lines_before == 0 and not carry and chunk.startswith(b"BCF"):
+                return
             data = carry + chunk
             cut = data.rfind(b"\n") + 1 if chunk else len(data)
             body, carry = data[:cut], data[cut:]
@@ -165,12 +163,19 @@ def check_column_counts(path: str | Path, n_samples: int, block: int = 1 << 22) 
                 problem = _first_bad_line(body, expected, n_samples == 0)
                 if problem is not None:
                     offset, columns = problem
-                    plural = "" if columns == 1 else "s"
-                    reason = f"{columns} column{plural}, the header has {expected}"
+                    reason = _column_reason(columns, expected)
                     raise VcfFormatError(str(path), reason, lines_before + offset + 1)
                 lines_before += body.count(b"\n") + (0 if body.endswith(b"\n") else 1)
             if not chunk:
                 return
+
+
+def _expected_columns(n_samples: int) -> int:
+    return 9 + n_samples if n_samples else 8
+
+
+def _column_reason(columns: int, expected: int) -> str:
+    return f"{columns} column{'' if columns == 1 else 's'}, the header has {expected}"
 
 
 def _first_bad_line(body: bytes, expected: int, sites_only: bool) -> tuple[int, int] | None:
@@ -189,14 +194,6 @@ def _first_bad_line(body: bytes, expected: int, sites_only: bool) -> tuple[int, 
         bad &= columns != expected + 1
     hits = np.flatnonzero(bad)
     return (int(hits[0]), int(columns[hits[0]])) if hits.size else None
-
-
-def _is_bcf(path: str | Path) -> bool:
-    try:
-        with gzip.open(path, "rb") as stream:
-            return stream.read(3) == b"BCF"
-    except (OSError, EOFError, zlib.error):
-        return False
 
 
 def _opened_text(path: str | Path):
