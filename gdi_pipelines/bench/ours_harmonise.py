@@ -28,8 +28,10 @@ from gdi_pipelines.domain.variants.harmonise import (
     SAMPLE_SCHEMA,
     SITE_SCHEMA,
     HarmoniseConfig,
+    combine_samples,
     harmonise_vcf,
 )
+from gdi_pipelines.storage.background import BackgroundStager
 from gdi_pipelines.storage.publish import PartitionPublisher
 from gdi_pipelines.storage.reference_catalogue import load_catalogue
 
@@ -109,11 +111,23 @@ def main(argv: list[str] | None = None) -> int:
     tables = publishers(args.out, args.batch)
     keys = {"country": pl.lit(args.country), "batch_id": pl.lit(args.batch)}
     stats: collections.Counter = collections.Counter()
-    for chunk in harmonise_vcf(args.vcf, harmonise_config(args), pseudo, sex):
-        stats.update(chunk.stats)
-        frames = (chunk.calls, chunk.rejects, chunk.samples, chunk.sites)
-        for publisher, frame in zip(tables.values(), frames, strict=True):
-            publisher.stage(frame.with_columns(**keys))
+    sample_frames = []
+    with BackgroundStager() as stager:
+        for chunk in harmonise_vcf(args.vcf, harmonise_config(args), pseudo, sex):
+            stats.update(chunk.stats)
+            sample_frames.append(chunk.samples)
+            frames = {
+                "harmonised_variants": chunk.calls,
+                "variant_rejects": chunk.rejects,
+                "variant_sites": chunk.sites,
+            }
+            stager.submit(
+                [(tables[name], frame.with_columns(**keys)) for name, frame in frames.items()]
+            )
+    # one row per sample over the whole VCF, as the asset stages it
+    tables["variant_samples"].stage(combine_samples(sample_frames).with_columns(**keys))
+    for publisher in tables.values():
+        publisher.staged()  # commits the files staged last
     (args.out / "tables.json").write_text(
         json.dumps({name: p.staging.uri for name, p in tables.items()}, indent=2)
     )

@@ -39,6 +39,8 @@ from gdi_pipelines.domain.variants.records import (
     vcf_samples,
 )
 from gdi_pipelines.domain.variants.reference import ReferenceGenome
+from gdi_pipelines.domain.variants.vcf_text import text_vcf_tags
+from gdi_pipelines.storage.background import BackgroundStager
 from gdi_pipelines.storage.objectstore import ObjectStore, iter_chunks
 from gdi_pipelines.storage.reference_catalogue import load_catalogue
 
@@ -195,34 +197,44 @@ def build_variants_defs(partitions: dg.MultiPartitionsDefinition) -> dg.Definiti
             intact = sha256 == vcf.sha256 and size == vcf.size
             pseudo = scope.pseudonymiser()
             header_samples = [pseudo(s) for s in vcf_samples(path)]
-            # a text pass (decompression releases the GIL) alongside harmonising; joined below,
-            # before anything is gated or published
+            # a text pass (decompression releases the GIL) alongside harmonising, and staging on
+            # a thread of its own; both joined below, before anything is gated or published
+            big = size >= PARALLEL_FROM_BYTES
+            workers = config.processes or (os.cpu_count() or 1 if big else 1)
+            by_region = workers > 1 and index is not None
             with ThreadPoolExecutor(1, thread_name_prefix="gdi-columns") as background:
-                columns_checked = background.submit(check_column_counts, path, len(header_samples))
-                workers = config.processes or (
-                    os.cpu_count() or 1 if size >= PARALLEL_FROM_BYTES else 1
+                # htslib reads past extra columns: count them unless the text decoder reads
+                columns_checked = (
+                    background.submit(check_column_counts, path, len(header_samples))
+                    if by_region or text_vcf_tags(path) is None
+                    else None
                 )
                 chunks: Iterator = (
                     harmonise_by_region(path, harmonise_config, pseudo, sex, workers)
-                    if workers > 1 and index is not None
+                    if by_region
                     else harmonise_vcf(path, harmonise_config, pseudo, sex)
                 )
-                context.log.info(f"harmonising with {workers if index else 1} process(es)")
-                for chunk in chunks:
-                    stats.update(chunk.stats)
-                    reasons.update(chunk.rejects["reason"].to_list())
-                    publishers[TABLE].stage(_with_keys(chunk.calls, where.country, where.batch_id))
-                    rejects = chunk.rejects.with_columns(
-                        pl.col("source_file").map_elements(redact, return_dtype=pl.String)
-                    )
-                    publishers[REJECTS_TABLE].stage(
-                        _with_keys(rejects, where.country, where.batch_id)
-                    )
-                    sample_frames.append(chunk.samples)
-                    publishers[SITES_TABLE].stage(
-                        _with_keys(chunk.sites, where.country, where.batch_id)
-                    )
-            columns_checked.result()  # raises the VcfFormatError of a wrong column count
+                context.log.info(f"harmonising with {workers if by_region else 1} process(es)")
+                with BackgroundStager() as stager:
+                    for chunk in chunks:
+                        stats.update(chunk.stats)
+                        reasons.update(chunk.rejects["reason"].to_list())
+                        rejects = chunk.rejects.with_columns(
+                            pl.col("source_file").map_elements(redact, return_dtype=pl.String)
+                        )
+                        sample_frames.append(chunk.samples)
+                        stager.submit(
+                            [
+                                (publishers[name], _with_keys(frame, where.country, where.batch_id))
+                                for name, frame in (
+                                    (TABLE, chunk.calls),
+                                    (REJECTS_TABLE, rejects),
+                                    (SITES_TABLE, chunk.sites),
+                                )
+                            ]
+                        )
+            if columns_checked is not None:
+                columns_checked.result()  # raises the VcfFormatError of a wrong column count
         samples = (
             combine_samples(sample_frames) if sample_frames else pl.DataFrame(schema=SAMPLE_SCHEMA)
         )

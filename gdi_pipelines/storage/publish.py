@@ -8,8 +8,11 @@ Readers never see unvalidated rows.
 
 from __future__ import annotations
 
+import io
 import json
+import os
 import time
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -17,12 +20,14 @@ import polars as pl
 import pyarrow as pa
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError, TableNotFoundError
+from deltalake.transaction import AddAction
 
 from gdi_pipelines.config.locations import Location
 from gdi_pipelines.storage.delta import TableRef, sql_predicate
 from gdi_pipelines.storage.objectstore import store_for
 
 COMMIT_ATTEMPTS = 5
+FILES_PER_COMMIT = 16  # staged files committed together (the staging table is private)
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,7 @@ class PartitionPublisher:
         self.quarantine_location = work_root.child("_quarantine", table_name, slug, run_id)
         self.rows_staged = 0
         self._started = False
+        self._uncommitted: list[AddAction] = []
 
     def stage(self, frames: pl.DataFrame | Iterable[pl.DataFrame]) -> int:
         """Append rows to the staging table; call as often as there are chunks. The first call
@@ -69,18 +75,50 @@ class PartitionPublisher:
             empty.write_delta(
                 self.staging.uri, mode="overwrite", storage_options=self.staging.options
             )
+            # one handle for every append: it follows its own commits, the log is read once
+            self._staging_table = DeltaTable(self.staging.uri, storage_options=self.staging.options)
             self._started = True
         for frame in frames:
             if frame.height == 0:
                 continue
             frame = frame.select(self.schema.names()).cast(dict(self.schema))
-            frame.write_delta(self.staging.uri, mode="append", storage_options=self.staging.options)
+            if _flat(self.schema):
+                self._append_file(frame)
+            else:
+                frame.write_delta(self._staging_table, mode="append")
             self.rows_staged += frame.height
         return self.rows_staged
+
+    def _append_file(self, frame: pl.DataFrame) -> None:
+        """Append one Parquet file written by polars (about twice as fast as deltalake's
+        writer) and commit it with deltalake: the same table, one commit per frame."""
+        name = f"part-{uuid.uuid4().hex}-c000.zstd.parquet"
+        where = self.staging.location.child(name)
+        options = {"compression": "zstd", "compression_level": 1, "statistics": True}
+        if where.is_s3:
+            buffer = io.BytesIO()
+            frame.write_parquet(buffer, **options)
+            size = buffer.tell()
+            store_for(where).write_bytes(where.uri, buffer.getvalue())
+        else:  # straight to disk: polars then writes without taking the GIL
+            frame.write_parquet(where.uri, **options)
+            size = os.path.getsize(where.uri)
+        stats = json.dumps({"numRecords": frame.height})
+        self._uncommitted.append(AddAction(name, size, {}, int(time.time() * 1000), True, stats))
+        if len(self._uncommitted) >= FILES_PER_COMMIT:
+            self._commit_files()
+
+    def _commit_files(self) -> None:
+        """Commit the files written since the last commit, in one staging-table version."""
+        if self._uncommitted:
+            table = self._staging_table
+            table.create_write_transaction(self._uncommitted, mode="append", schema=table.schema())
+            self._uncommitted = []
 
     def staged(self) -> pl.LazyFrame:
         if not self._started:
             self.stage([])
+        self._commit_files()
         return self.staging.scan()
 
     def publish(self) -> PublishResult:
@@ -138,12 +176,18 @@ class PartitionPublisher:
         """Move the staged data and a JSON report to quarantine; return its URI."""
         if not self._started:
             self.stage([])
+        self._commit_files()
         store = store_for(self.quarantine_location)
         store.delete_prefix(self.quarantine_location.uri)  # what a failed attempt moved here
         store.move_prefix(self.staging.uri, self.quarantine_location.child("data").uri)
         report_uri = self.quarantine_location.child("report.json").uri
         store.write_bytes(report_uri, json.dumps(report, indent=2, default=str).encode())
         return self.quarantine_location.uri
+
+
+def _flat(schema: pl.Schema) -> bool:
+    """Only scalar columns whose Parquet form polars and Delta readers agree on."""
+    return all(dtype.is_numeric() or dtype in (pl.String, pl.Boolean) for dtype in schema.dtypes())
 
 
 def _arrow_stream(frame: pl.LazyFrame, schema: pl.Schema) -> pa.RecordBatchReader:

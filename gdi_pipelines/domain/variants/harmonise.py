@@ -39,11 +39,12 @@ from gdi_pipelines.domain.variants.genotype_qc import (
 from gdi_pipelines.domain.variants.liftover import ChainIndex
 from gdi_pipelines.domain.variants.liftover_alleles import lift_rows
 from gdi_pipelines.domain.variants.normalise import normalise_rows
-from gdi_pipelines.domain.variants.records import MISSING, RecordChunk, read_record_chunks
+from gdi_pipelines.domain.variants.records import MISSING, RecordChunk
 from gdi_pipelines.domain.variants.records import vcf_samples as read_vcf_samples
 from gdi_pipelines.domain.variants.reference import ReferenceGenome
 from gdi_pipelines.domain.variants.rows import AlleleRows, RejectReason, object_array
 from gdi_pipelines.domain.variants.split import recode_genotypes, split_index, split_number_r
+from gdi_pipelines.domain.variants.vcf_text import read_ahead, read_vcf_chunks
 
 CALL_SCHEMA = {
     "sample": pl.String,
@@ -164,7 +165,8 @@ def harmonise_vcf(
 
 def _stream(path, ctx: _Context, region, pos_range) -> Iterator[HarmonisedChunk]:
     try:
-        for chunk in read_record_chunks(path, ctx.config.chunk_size, region, pos_range):
+        chunks = read_vcf_chunks(path, ctx.config.chunk_size, region, pos_range)
+        for chunk in read_ahead(chunks):
             yield _harmonise_chunk(chunk, ctx)
     finally:
         ctx.source.close()
@@ -203,7 +205,10 @@ def _harmonise_chunk(chunk: RecordChunk, ctx: _Context) -> HarmonisedChunk:
         stats["realigned_target"] = outcome.realigned
 
     good = np.flatnonzero(rows.good())
-    gt = recode_genotypes(chunk.gt[record[good]], allele[good])
+    gt = chunk.gt[record[good]]
+    multi = np.flatnonzero(np.array([len(a) > 1 for a in chunk.alts])[record[good]])
+    if multi.size:  # a bi-allelic record's genotypes need no recoding
+        gt[multi] = recode_genotypes(gt[multi], allele[good][multi])
     ad = _split_depths(chunk, record[good], allele[good])
     swap = swapped[good]
     gt[swap] = np.where(gt[swap] >= 0, 1 - gt[swap], gt[swap])
@@ -236,24 +241,29 @@ def _split_depths(chunk: RecordChunk, record: np.ndarray, allele: np.ndarray) ->
 
 def _variants(chunk, rows, source_alt, good, ctx) -> pl.DataFrame:
     """One row per harmonised variant row: the columns its calls share."""
-    record = rows.record[good]
-    filters = [chunk.filters[r] for r in record]
-    variants = pl.DataFrame(
+    record = pl.Series(rows.record[good])
+    per_record = pl.DataFrame(
         {
-            "chrom": rows.chrom[good].astype(str),
-            "pos": rows.pos[good],
-            "ref": rows.ref[good].astype(str),
-            "alt": rows.alt[good].astype(str),
-            "filter_pass": [f is None or f == "PASS" for f in filters],
-            "filter": filters,
-            "source_chrom": [chunk.chrom[r] for r in record],
-            "source_pos": chunk.pos[record],
-            "source_ref": [chunk.ref[r] for r in record],
-            "source_alt": source_alt[good].astype(str),
+            "filter": chunk.filters,
+            "source_chrom": chunk.chrom,
+            "source_pos": chunk.pos,
+            "source_ref": chunk.ref,
         },
         schema_overrides={"filter": pl.String},
-    )
+    )[record]
+    variants = pl.DataFrame(
+        {
+            "chrom": rows.chrom[good].tolist(),
+            "pos": rows.pos[good],
+            "ref": rows.ref[good].tolist(),
+            "alt": rows.alt[good].tolist(),
+            "source_alt": source_alt[good].tolist(),
+        },
+        schema={"chrom": pl.String, "pos": pl.Int64, "ref": pl.String, "alt": pl.String}
+        | {"source_alt": pl.String},
+    ).hstack(per_record)
     return variants.with_columns(
+        filter_pass=pl.col("filter").is_null() | (pl.col("filter") == "PASS"),
         source_build=pl.lit(ctx.config.source_build, dtype=pl.String),
         variant_id=pl.concat_str(["chrom", "pos", "ref", "alt"], separator="-"),
     )

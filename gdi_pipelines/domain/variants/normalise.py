@@ -90,36 +90,38 @@ def alleles_match(
 
 def realign_pair(fetch: Fetch, pos0: int, ref: str, alt: str) -> tuple[int, str, str]:
     """bcftools `realign()` for one REF/ALT pair; `fetch(start0, end0)` reads the reference."""
-    alleles = [ref, alt]
-    while alleles[0][-1] == alleles[1][-1]:
-        if min(len(a) for a in alleles) <= 1 and pos0 == 0:
+    while ref[-1] == alt[-1]:
+        if pos0 == 0 and min(len(ref), len(alt)) <= 1:
             break
-        alleles = [a[:-1] for a in alleles]
-        if not all(alleles):
+        ref, alt = ref[:-1], alt[:-1]
+        if not ref or not alt:
             pad_length = min(ALIGN_WINDOW, pos0)
             pad = fetch(pos0 - pad_length, pos0)
-            alleles = [pad + a for a in alleles]
+            ref, alt = pad + ref, pad + alt
             pos0 -= pad_length
     trim = 0
-    while alleles[0][trim] == alleles[1][trim] and min(len(a) for a in alleles) - trim > 1:
+    keep = min(len(ref), len(alt)) - 1  # every allele keeps at least one base
+    while trim < keep and ref[trim] == alt[trim]:
         trim += 1
-    return pos0 + trim, alleles[0][trim:], alleles[1][trim:]
+    return pos0 + trim, ref[trim:], alt[trim:]
 
 
 def left_align(rows: AlleleRows, reference: ReferenceGenome) -> int:
     """Realign every good non-SNV row in place; returns how many rows changed."""
     lengths_ref = np.fromiter((len(r) for r in rows.ref), np.int64, len(rows))
     lengths_alt = np.fromiter((len(a) for a in rows.alt), np.int64, len(rows))
+    todo = np.flatnonzero(rows.good() & ((lengths_ref != 1) | (lengths_alt != 1)))
     changed = 0
-    for i in np.flatnonzero(rows.good() & ((lengths_ref != 1) | (lengths_alt != 1))):
-        contig = rows.chrom[i]
+    positions = rows.pos[todo].tolist()
+    for i, pos in zip(todo.tolist(), positions, strict=True):
+        contig, ref, alt = rows.chrom[i], rows.ref[i], rows.alt[i]
 
         def fetch(start0: int, end0: int, contig: str = contig) -> str:
             return reference.fetch(contig, start0, end0)
 
-        pos0, ref, alt = realign_pair(fetch, int(rows.pos[i]) - 1, rows.ref[i], rows.alt[i])
-        if pos0 + 1 != rows.pos[i] or ref != rows.ref[i] or alt != rows.alt[i]:
-            rows.pos[i], rows.ref[i], rows.alt[i] = pos0 + 1, ref, alt
+        pos0, new_ref, new_alt = realign_pair(fetch, pos - 1, ref, alt)
+        if pos0 + 1 != pos or new_ref != ref or new_alt != alt:
+            rows.pos[i], rows.ref[i], rows.alt[i] = pos0 + 1, new_ref, new_alt
             changed += 1
     return changed
 

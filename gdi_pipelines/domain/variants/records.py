@@ -132,9 +132,9 @@ def _record_problem(path: str | Path, line: int | None, n_samples: int, err: Exc
     if text is None:
         return f"htslib cannot parse the record ({err})"
     fields = text.rstrip(b"\r\n").decode(errors="replace").split("\t")
-    expected = _expected_columns(n_samples)
+    expected = expected_columns(n_samples)
     if len(fields) != expected and not (n_samples == 0 and len(fields) == 9):
-        return _column_reason(len(fields), expected)
+        return column_reason(len(fields), expected)
     if not fields[1].isdigit():
         return f"POS {fields[1][:_SHOWN]!r} is not a positive integer"
     return f"htslib cannot parse the record ({err})"
@@ -145,7 +145,7 @@ def check_column_counts(path: str | Path, n_samples: int, block: int = 1 << 22) 
     htslib ignores columns past the last sample without a word; this text pass does not. It is
     vectorised over blocks (tabs counted per line with numpy), so it costs about one
     decompression of the file. BCF files are binary: nothing to count."""
-    expected = _expected_columns(n_samples)
+    expected = expected_columns(n_samples)
     lines_before, carry = 0, b""
     with _opened_text(path) as stream:
         while True:
@@ -163,18 +163,18 @@ def check_column_counts(path: str | Path, n_samples: int, block: int = 1 << 22) 
                 problem = _first_bad_line(body, expected, n_samples == 0)
                 if problem is not None:
                     offset, columns = problem
-                    reason = _column_reason(columns, expected)
+                    reason = column_reason(columns, expected)
                     raise VcfFormatError(str(path), reason, lines_before + offset + 1)
                 lines_before += body.count(b"\n") + (0 if body.endswith(b"\n") else 1)
             if not chunk:
                 return
 
 
-def _expected_columns(n_samples: int) -> int:
+def expected_columns(n_samples: int) -> int:
     return 9 + n_samples if n_samples else 8
 
 
-def _column_reason(columns: int, expected: int) -> str:
+def column_reason(columns: int, expected: int) -> str:
     return f"{columns} column{'' if columns == 1 else 's'}, the header has {expected}"
 
 

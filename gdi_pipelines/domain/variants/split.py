@@ -36,17 +36,13 @@ def split_index(n_alts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def recode_genotypes(gt: np.ndarray, allele: np.ndarray) -> np.ndarray:
     """bcftools' GT recoding for rows already gathered per row: `gt[row]` of the source record."""
     wanted = allele.astype(gt.dtype).reshape(-1, *([1] * (gt.ndim - 1)))
-    called_alt = gt > 0
-    out = gt.copy()
-    out[called_alt] = (gt == wanted)[called_alt]
-    return out
+    return np.where(gt > 0, (gt == wanted).astype(gt.dtype), gt)
 
 
 def split_number_r(values: np.ndarray, record: np.ndarray, allele: np.ndarray) -> np.ndarray:
     """Number=R values (records, samples, alleles) -> (rows, samples, 2): REF and the row's ALT."""
-    rows = values[record]
-    alt = np.take_along_axis(rows, allele.astype(np.int64)[:, None, None], axis=2)
-    return np.concatenate([rows[:, :, :1], alt], axis=2)
+    alt = values[record, :, allele.astype(np.int64)]  # (rows, samples)
+    return np.stack([values[record, :, 0], alt], axis=2)
 
 
 def split_number_a(values: np.ndarray, record: np.ndarray, allele: np.ndarray) -> np.ndarray:
