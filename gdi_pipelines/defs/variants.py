@@ -87,8 +87,9 @@ class VariantsConfig(dg.Config):
     reject_rate_ceiling: float = 0.2
     no_call_rate_ceiling: float = 0.1
     chunk_size: int = 5000
-    # worker processes for region shards of an indexed VCF; 0 = every CPU for VCFs over
-    # PARALLEL_FROM_BYTES, one process otherwise
+    # worker processes for region shards of an indexed VCF (read through htslib); 0 = every CPU
+    # for a VCF over PARALLEL_FROM_BYTES that the text decoder cannot read (BCF, say), else one
+    # process, whose reading and staging threads use a second core
     processes: int = 0
 
 
@@ -199,14 +200,15 @@ def build_variants_defs(partitions: dg.MultiPartitionsDefinition) -> dg.Definiti
             header_samples = [pseudo(s) for s in vcf_samples(path)]
             # a text pass (decompression releases the GIL) alongside harmonising, and staging on
             # a thread of its own; both joined below, before anything is gated or published
-            big = size >= PARALLEL_FROM_BYTES
+            decoded = text_vcf_tags(path) is not None
+            big = size >= PARALLEL_FROM_BYTES and not decoded
             workers = config.processes or (os.cpu_count() or 1 if big else 1)
             by_region = workers > 1 and index is not None
             with ThreadPoolExecutor(1, thread_name_prefix="gdi-columns") as background:
                 # htslib reads past extra columns: count them unless the text decoder reads
                 columns_checked = (
                     background.submit(check_column_counts, path, len(header_samples))
-                    if by_region or text_vcf_tags(path) is None
+                    if by_region or not decoded
                     else None
                 )
                 chunks: Iterator = (
