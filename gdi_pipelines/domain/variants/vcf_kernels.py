@@ -8,6 +8,8 @@ on disk, so a process pays numba's compilation once per machine, not per run.
 
 from __future__ import annotations
 
+import warnings
+
 import numba
 import numpy as np
 
@@ -20,7 +22,17 @@ MAX_INT32 = 2**31 - 1
 MAX_ALLELE = 32767  # GT is int16
 
 
-@numba.njit(cache=True, nogil=True)
+def _compiled(function):
+    """numba-compiled without the GIL, cached on disk where numba finds a writable place
+    (next to this file, else NUMBA_CACHE_DIR or the user's cache folder)."""
+    try:
+        return numba.njit(cache=True, nogil=True)(function)
+    except RuntimeError as err:  # no writable cache location: compiled once per process
+        warnings.warn(f"{function.__name__} compiled without a disk cache: {err}", stacklevel=2)
+        return numba.njit(nogil=True)(function)
+
+
+@_compiled
 def scan_lines(buf, starts, ends, columns, column_start):
     """For each line of `buf` (whole lines, the last one may lack its newline): `ends` (the
     newline, or a carriage return before it), `columns` (tab count + 1) and the start of its
@@ -50,7 +62,7 @@ def scan_lines(buf, starts, ends, columns, column_start):
     return n
 
 
-@numba.njit(cache=True, nogil=True)
+@_compiled
 def parse_samples(
     buf, sample_start, ends, format_id, codes, key_count, gt, gq, dp, ad, ad_count, ploidy
 ):
@@ -151,4 +163,26 @@ def empty_outputs(lines: int) -> tuple[np.ndarray, ...]:
         np.empty(lines, dtype=np.int64),
         np.empty(lines, dtype=np.int64),
         np.empty((lines, FIXED), dtype=np.int64),
+    )
+
+
+def warm_up() -> None:
+    """Compile (or load from the disk cache) both kernels for the types the reader passes, e.g.
+    while building an image, so that no run pays for it."""
+    buf = np.frombuffer(b"1\t2\t.\tA\tC\t.\t.\t.\tGT\t0/1\n", dtype=np.uint8)
+    starts, ends, columns, column_start = empty_outputs(2)
+    scan_lines(buf, starts, ends, columns, column_start)
+    parse_samples(
+        buf,
+        column_start[:1, FIXED - 1],
+        ends[:1],
+        np.zeros(1, dtype=np.int64),
+        np.zeros((1, 1), dtype=np.int8),
+        np.ones(1, dtype=np.int64),
+        np.full((1, 1, 2), -2, dtype=np.int16),
+        np.full((1, 1), -1, dtype=np.int32),
+        np.full((1, 1), -1, dtype=np.int32),
+        np.full((1, 1, 2), -1, dtype=np.int32),
+        np.zeros(1, dtype=np.int64),
+        np.zeros(1, dtype=np.int64),
     )

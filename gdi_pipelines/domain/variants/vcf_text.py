@@ -164,7 +164,7 @@ class _ChunkDecoder:
         fmt = self._column(lines, start, stop, 8, first_line)
         known = fmt.unique(maintain_order=True)
         ids = [self._format_id(f) for f in known.to_list()]
-        formats = fmt.replace_strict(known, ids, return_dtype=pl.Int64).to_numpy()
+        formats = np.array(fmt.replace_strict(known, ids, return_dtype=pl.Int64).to_numpy())
         alleles = (alts.list.len() + 1).cast(pl.Int64).to_numpy()
         gt, gq, dp, ad = self._samples(lines, start, stop, formats, alleles, first_line)
         filters = text["filter"]
@@ -251,7 +251,7 @@ class _ChunkDecoder:
             ploidy = np.zeros(1, dtype=np.int64)
             if s == 0:
                 break
-            sample_start = lines.column_start[start:stop, kernels.FIXED - 1]
+            sample_start = np.ascontiguousarray(lines.column_start[start:stop, kernels.FIXED - 1])
             status, line, sample, key = kernels.parse_samples(
                 lines.buf,
                 sample_start,
