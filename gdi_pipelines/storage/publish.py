@@ -14,6 +14,7 @@ import os
 import time
 import uuid
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import polars as pl
@@ -131,13 +132,13 @@ class PartitionPublisher:
         just replaced), so that write gets no commit retries and is redone as an overwrite.
         The version returned is this publish's own commit, not whatever the table reached since.
         """
-        staged = self.staged()
+        self.staged()  # commits what is staged
         for attempt in range(1, COMMIT_ATTEMPTS + 1):
             table = self._open_target()
             try:
                 write_deltalake(
                     table if table is not None else self.target.uri,
-                    _arrow_stream(staged, self.schema),
+                    _arrow_stream(self.staging, self.schema),
                     mode="overwrite",
                     predicate=sql_predicate(self.partition) or None,
                     partition_by=self.partition_by or None,
@@ -190,11 +191,25 @@ def _flat(schema: pl.Schema) -> bool:
     return all(dtype.is_numeric() or dtype in (pl.String, pl.Boolean) for dtype in schema.dtypes())
 
 
-def _arrow_stream(frame: pl.LazyFrame, schema: pl.Schema) -> pa.RecordBatchReader:
+def _arrow_stream(staging: TableRef, schema: pl.Schema) -> pa.RecordBatchReader:
+    """The staged rows file by file (one staged frame each): memory holds one file at a time,
+    whereas a streaming query would run ahead of a slower writer and buffer the whole table."""
     arrow_schema = pl.DataFrame(schema=schema).to_arrow().schema
+    files = DeltaTable(staging.uri, storage_options=staging.options).file_uris()
+
+    def read(uri: str) -> pa.Table:
+        frame = pl.read_parquet(uri, storage_options=staging.options)
+        return frame.select(schema.names()).cast(dict(schema)).to_arrow().cast(arrow_schema)
 
     def batches():
-        for chunk in frame.collect_batches(chunk_size=250_000):
-            yield from chunk.to_arrow().cast(arrow_schema).to_batches()
+        if not files:
+            return
+        # the next file is read while the writer takes this one: two files in memory at most
+        with ThreadPoolExecutor(1, thread_name_prefix="gdi-publish-read") as reader:
+            upcoming = reader.submit(read, files[0])
+            for following in [*files[1:], None]:
+                table = upcoming.result()
+                upcoming = reader.submit(read, following) if following else None
+                yield from table.to_batches()
 
     return pa.RecordBatchReader.from_batches(arrow_schema, batches())
