@@ -1,7 +1,8 @@
 """Our side of the harmonise task, as its own process: what the `harmonised_variants` asset
 does before its checks. Stream the VCF chunk by chunk through `harmonise_vcf` (split,
 normalise, lift when the builds differ, GQ/DP mask, ploidy, pseudonymise) and stage every
-chunk into Delta tables with `PartitionPublisher.stage` (polars `write_delta` append).
+chunk into Delta tables with `PartitionPublisher.stage` on a background thread, the sample table
+once per VCF, as the asset does.
 
     python -m gdi_pipelines.bench.ours_harmonise VCF --out DIR --source-build GRCh37 \
         (--catalogue REFERENCE_DIR [--target-build GRCh38] | --fasta FASTA) [--manifest JSON]

@@ -19,6 +19,7 @@ from typing import Any
 
 import polars as pl
 
+from gdi_pipelines.domain.duplicate_keys import duplicated_keys as duplicated
 from gdi_pipelines.domain.expectations.results import MAX_EXAMPLES, Decision, plain
 from gdi_pipelines.domain.expectations.suites import columns_of, label_of
 
@@ -120,13 +121,8 @@ def uniqueness_decision(
     all_missing = pl.all_horizontal([pl.col(k).is_null() for k in keys])
     missing = table.select(all_missing.sum()).collect(engine="streaming").item()
     passes = max(1, math.ceil(rows / rows_per_pass))
-    bucket = pl.struct(keys).hash(seed=0) % passes
     unexpected, duplicated_keys, examples = 0, 0, []
-    for index in range(passes):
-        keyed = table.select(keys).filter(~all_missing)
-        if passes > 1:
-            keyed = keyed.filter(bucket == index)
-        dupes = keyed.group_by(keys).len().filter(pl.col("len") > 1).collect(engine="streaming")
+    for dupes in duplicated(table, keys, rows, rows_per_pass):
         unexpected += dupes.get_column("len").sum()
         duplicated_keys += dupes.height
         examples.append(dupes.sort(keys).head(MAX_EXAMPLES))

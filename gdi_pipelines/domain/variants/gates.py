@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from gdi_pipelines.domain.duplicate_keys import duplicated_keys
 from gdi_pipelines.domain.quality import CheckOutcome, Severity, outcome
 from gdi_pipelines.domain.variants.contigs import canonical_contig
 from gdi_pipelines.domain.variants.reference import ReferenceGenome
@@ -46,13 +47,12 @@ def ref_matches(
     return _outcome(REF_MATCHES, bad[:MAX_LISTED], sites_checked=sites.height, mismatches=len(bad))
 
 
-def unique_per_sample(calls: pl.LazyFrame) -> CheckOutcome:
-    dupes = (
-        calls.group_by("sample", "variant_id")
-        .len()
-        .filter(pl.col("len") > 1)
-        .collect(engine="streaming")
-    )
+def unique_per_sample(calls: pl.LazyFrame, rows_per_pass: int = 2_000_000) -> CheckOutcome:
+    """No (sample, variant_id) twice; grouped a hash bucket at a time (every call is its own
+    key, so grouping all at once would hold the whole table's keys)."""
+    rows = calls.select(pl.len()).collect(engine="streaming").item()
+    keys = ["sample", "variant_id"]
+    dupes = pl.concat(list(duplicated_keys(calls, keys, rows, rows_per_pass))).sort(keys)
     failures = [f"{s} has {v} {n} times" for s, v, n in dupes.head(MAX_LISTED).iter_rows()]
     return _outcome(UNIQUE, failures, duplicated=dupes.height)
 
