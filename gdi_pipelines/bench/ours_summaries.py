@@ -1,6 +1,7 @@
 """Our side of the country-summaries task, as its own process: AC, AN, AF, n_het, n_hom_alt,
 HWE and the rest of `variant_summaries` over the Delta tables `ours_harmonise` staged, every
-sample counted as QC-passing (as `bcftools +fill-tags` counts every sample).
+sample counted as QC-passing (as `bcftools +fill-tags` counts every sample), one contig at a
+time as the `country_variant_summaries` asset does.
 
     python -m gdi_pipelines.bench.ours_summaries HARMONISED_DIR --build GRCh38 [--catalogue DIR]
 
@@ -34,14 +35,17 @@ def main(argv: list[str] | None = None) -> int:
         else PAR_REGIONS
     )
     samples = pl.scan_delta(tables["variant_samples"]).with_columns(qc_pass=pl.lit(True))
-    summaries = variant_summaries(
-        pl.scan_delta(tables["harmonised_variants"]),
-        pl.scan_delta(tables["variant_sites"]),
-        samples,
-        build=args.build,
-        par_regions=pars,
-    ).collect(engine="streaming")
-    print(json.dumps({"variants": summaries.height}))
+    calls = pl.scan_delta(tables["harmonised_variants"])
+    sites = pl.scan_delta(tables["variant_sites"])
+    contigs = sites.select(pl.col("chrom").unique()).collect().to_series().to_list()
+    variants = 0
+    for contig in sorted(contigs):  # one contig at a time, as the asset summarises
+        on_contig = pl.col("chrom") == contig
+        summaries = variant_summaries(
+            calls.filter(on_contig), sites.filter(on_contig), samples, args.build, pars
+        )
+        variants += summaries.collect(engine="streaming").height
+    print(json.dumps({"variants": variants}))
     return 0
 
 

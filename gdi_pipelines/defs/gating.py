@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import dagster as dg
 import polars as pl
@@ -87,15 +87,18 @@ def gate_and_publish(
 def stage_gate_publish(
     context: dg.AssetExecutionContext,
     publisher: PartitionPublisher,
-    frame: pl.DataFrame,
-    outcomes: list[CheckOutcome],
+    frame: pl.DataFrame | Iterable[pl.DataFrame],
+    outcomes: list[CheckOutcome] | Callable[[pl.LazyFrame], list[CheckOutcome]],
     extra_metadata: dict[str, object] | None = None,
     suite_docs: Location | None = None,
 ) -> Iterator[dg.AssetCheckResult | dg.MaterializeResult]:
-    """Stage `frame`; with `suite_docs` also run the table's GX suite (Data Docs go there);
-    then `gate_and_publish`."""
+    """Stage `frame` (or frames); with `suite_docs` also run the table's GX suite (Data Docs go
+    there); then `gate_and_publish`. `outcomes` may be a function of the staged rows, called
+    once they are staged."""
     rows = publisher.stage(frame)
     context.log.info(f"{publisher.table_name}: {rows} rows staged")  # the gates start here
+    if callable(outcomes):
+        outcomes = outcomes(publisher.staged())
     if suite_docs is not None:
         staged = publisher.staged()
         outcomes = [

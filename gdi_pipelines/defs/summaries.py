@@ -156,16 +156,24 @@ def build_summaries_defs(partitions: dg.MultiPartitionsDefinition) -> dg.Definit
     @retry_transient_storage
     def country_variant_summaries(context: dg.AssetExecutionContext, platform: PlatformResource):
         scope = open_partition(context, platform)
-        calls = scope.upstream("harmonised_variants")
+        calls, sites = scope.upstream("harmonised_variants"), scope.upstream("variant_sites")
         qc = scope.upstream(QC_TABLE).collect()
-        summaries = (
-            variant_summaries(
-                calls, scope.upstream("variant_sites"), qc.lazy(), **_genome_settings(platform)
-            )
-            .with_columns(batch_id=pl.lit(scope.where.batch_id))
-            .select(SUMMARY_TABLE_SCHEMA.names())
-            .collect(engine="streaming")
-        )
+        settings = _genome_settings(platform)
+        contigs = sites.select(pl.col("chrom").unique().sort()).collect().to_series().to_list()
+
+        def per_contig():
+            """One contig at a time: memory holds its variants, not the genome's."""
+            for contig in contigs:
+                on_contig = pl.col("chrom") == contig
+                yield (
+                    variant_summaries(
+                        calls.filter(on_contig), sites.filter(on_contig), qc.lazy(), **settings
+                    )
+                    .with_columns(batch_id=pl.lit(scope.where.batch_id))
+                    .select(SUMMARY_TABLE_SCHEMA.names())
+                    .collect(engine="streaming")
+                )
+
         passing = qc.filter(pl.col("qc_pass"))
         called = (
             calls.join(passing.lazy().select("sample"), on="sample", how="semi")
@@ -173,18 +181,27 @@ def build_summaries_defs(partitions: dg.MultiPartitionsDefinition) -> dg.Definit
             .collect(engine="streaming")
             .item()
         )
-        outcomes = [
-            gates.allele_counts_match(int(summaries["AC"].sum()), int(called or 0)),
-            gates.passing_samples_counted(summaries, passing.height),
-        ]
-        yield from _gate(
+
+        def outcomes(staged: pl.LazyFrame) -> list[CheckOutcome]:
+            totals = staged.select(
+                pl.col("AC").sum(), pl.col("n_samples").unique().implode(), pl.len()
+            ).collect()
+            total_ac, counted, variants = totals.row(0)
+            return [
+                gates.allele_counts_match(int(total_ac or 0), int(called or 0)),
+                gates.passing_samples_counted(counted, variants, passing.height),
+            ]
+
+        publisher = scope.publisher(
+            SUMMARIES_TABLE, SUMMARY_TABLE_SCHEMA, descriptions=SUMMARY_DESCRIPTIONS
+        )
+        yield from stage_gate_publish(
             context,
-            scope,
-            SUMMARIES_TABLE,
-            summaries,
-            SUMMARY_TABLE_SCHEMA,
+            publisher,
+            per_contig(),
             outcomes,
-            SUMMARY_DESCRIPTIONS,
+            {"contigs": len(contigs)},
+            suite_docs=scope.docs(SUMMARIES_TABLE),
         )
 
     @dg.asset(

@@ -112,12 +112,14 @@ def allele_counts_match(total_ac: int, called_alt_alleles: int) -> CheckOutcome:
     return _check(AC_MATCHES_CALLS, failures, total_ac=total_ac, called=called_alt_alleles)
 
 
-def passing_samples_counted(summaries: pl.DataFrame, n_passing: int) -> CheckOutcome:
-    counted = summaries["n_samples"].unique().to_list()
+def passing_samples_counted(counted: list[int], variants: int, n_passing: int) -> CheckOutcome:
+    """`counted`: the distinct n_samples of a batch's `variants` summaries."""
     failures = [
-        f"n_samples {n} != {n_passing} QC-passing samples" for n in counted if n != n_passing
+        f"n_samples {n} != {n_passing} QC-passing samples"
+        for n in sorted(counted)
+        if n != n_passing
     ]
-    return _check(PASSING_SAMPLES, failures, passing=n_passing, variants=summaries.height)
+    return _check(PASSING_SAMPLES, failures, passing=n_passing, variants=variants)
 
 
 def persons_counted(cells: pl.DataFrame, persons: pl.DataFrame) -> CheckOutcome:

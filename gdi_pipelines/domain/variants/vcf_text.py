@@ -6,7 +6,8 @@ other than Integer) is read through cyvcf2.
 
 Decompression runs in a thread of its own (ISA-L), so reading overlaps the caller's work. Bad
 records raise `VcfFormatError` naming the line: a wrong column count, a POS that is not a
-positive integer, a GT/AD/DP/GQ value that is not an integer, an empty line.
+positive integer, a GT/AD/DP/GQ value that is not a whole number, an empty line, an empty sample
+column, a sample with more fields than its FORMAT.
 """
 
 from __future__ import annotations
@@ -42,10 +43,7 @@ _SHOWN = 40
 def text_vcf_tags(path: str | Path) -> set[str] | None:
     """The FORMAT keys among GT/AD/DP/GQ the header declares, if this reader can take the file
     (text, not BCF; those keys of the types it decodes); else None."""
-    with open(path, "rb") as raw:
-        head = raw.read(2)
-    opener = igzip_threaded.open if head == b"\x1f\x8b" else open
-    with opener(path, "rb") as stream:
+    with _open_text(path, threads=0) as stream:
         if stream.read(3) == b"BCF":
             return None
     vcf = open_vcf(path)
@@ -68,10 +66,7 @@ def read_text_chunks(
     """Chunks of `chunk_size` records (the last may be shorter), numbered from the file's first
     line; `tags` as `text_vcf_tags` returned them."""
     source = str(path)
-    with open(path, "rb") as raw:
-        compressed = raw.read(2) == b"\x1f\x8b"
-    opener = igzip_threaded.open if compressed else open
-    with opener(path, "rb") as stream:
+    with _open_text(path, threads=1) as stream:
         pending, header_lines = _skip_header(stream, source)
         reader = _ChunkDecoder(source, n_samples, tags, header_lines)
         index = 0
@@ -101,20 +96,33 @@ def read_text_chunks(
             del pending[:consumed]
 
 
+def _open_text(path: str | Path, threads: int):
+    """The decompressed bytes of a gzip/BGZF file (ISA-L, on `threads` threads), else the file."""
+    with open(path, "rb") as raw:
+        compressed = raw.read(2) == b"\x1f\x8b"
+    return igzip_threaded.open(path, "rb", threads=threads) if compressed else open(path, "rb")
+
+
 def _skip_header(stream, source: str) -> tuple[bytearray, int]:
     """(bytes read past the header, header line count)."""
     pending = bytearray()
-    lines = 0
+    lines = start = 0  # `start`: where the first line not yet counted begins
     while True:
-        block = stream.read(BLOCK)
+        try:
+            block = stream.read(BLOCK)
+        except (OSError, EOFError) as err:
+            raise VcfFormatError(source, "truncated or corrupt compressed stream") from err
         pending += block
-        while True:
-            newline = pending.find(b"\n")
-            if newline < 0 or pending[:1] != b"#":
+        while pending[start : start + 1] == b"#":
+            newline = pending.find(b"\n", start)
+            if newline < 0:
                 break
-            del pending[: newline + 1]
+            start = newline + 1
             lines += 1
-        if (pending and pending[:1] != b"#") or not block:
+        if not block and pending[start : start + 1] == b"#":  # a last header line, no newline
+            lines, start = lines + 1, len(pending)
+        if not block or (start < len(pending) and pending[start : start + 1] != b"#"):
+            del pending[:start]
             return pending, lines
 
 

@@ -238,6 +238,23 @@ def test_a_header_without_records_gives_no_chunks(tmp_path: Path) -> None:
     assert list(read_vcf_chunks(path, 10)) == list(read_record_chunks(path, 10)) == []
 
 
+@pytest.mark.parametrize("form", ["plain", "bgzf"])
+def test_a_last_header_line_without_newline_is_not_a_record(tmp_path: Path, form: str) -> None:
+    path = _write(tmp_path, _vcf([]).rstrip("\n"), form)
+    assert list(read_vcf_chunks(path, 10)) == []
+
+
+def test_a_long_header_across_small_blocks(tmp_path: Path, monkeypatch) -> None:
+    """Thousands of header lines (GRCh38 with its alt contigs has ~3,400) over many reads."""
+    contigs = [f"##contig=<ID=chrUn_{i},length=1000>" for i in range(5000)]
+    records = [f"22 {100 + i} . A G 50 PASS . GT 0/1 1/1 ./." for i in range(30)]
+    path = _write(tmp_path, _vcf(records, header=[*HEADER, *contigs]))
+    monkeypatch.setattr(vcf_text, "BLOCK", 4096)
+    chunks = _assert_same_chunks(path, 7)
+    assert chunks[0].first_line == len(HEADER) + len(contigs) + 2
+    assert sum(len(c) for c in chunks) == 30
+
+
 @pytest.mark.parametrize("form", FORMS)
 def test_values_are_decoded_as_cyvcf2_codes_them(tmp_path: Path, form: str) -> None:
     """Expected values written out, so that the two readers cannot agree on a wrong answer."""
