@@ -176,18 +176,15 @@ def _stream(path, ctx: _Context, region, pos_range) -> Iterator[HarmonisedChunk]
 
 def _harmonise_chunk(chunk: RecordChunk, ctx: _Context) -> HarmonisedChunk:
     config = ctx.config
-    record, allele = split_index(np.array([len(a) for a in chunk.alts]))
+    n_alts = np.array([len(a) for a in chunk.alts], dtype=np.int64)
+    record, allele = split_index(n_alts)
     canonical = canonical_contigs(chunk.chrom, config.source_build)
-    source_alt = object_array(
-        [
-            a[k - 1] if a else "."
-            for a, k in zip((chunk.alts[r] for r in record), allele, strict=True)
-        ]
-    )
+    # one row per ALT in record order, as split_index numbers them ('.' for a record without)
+    source_alt = object_array([alt for alts in chunk.alts for alt in (alts or ["."])])
     rows = AlleleRows(
         record=record,
         allele=allele,
-        chrom=object_array([canonical[chunk.chrom[r]] for r in record]),
+        chrom=object_array([canonical[c] for c in chunk.chrom])[record],
         pos=chunk.pos[record].copy(),
         ref=object_array(chunk.ref)[record],
         alt=source_alt.copy(),
@@ -206,7 +203,7 @@ def _harmonise_chunk(chunk: RecordChunk, ctx: _Context) -> HarmonisedChunk:
 
     good = np.flatnonzero(rows.good())
     gt = chunk.gt[record[good]]
-    multi = np.flatnonzero(np.array([len(a) > 1 for a in chunk.alts])[record[good]])
+    multi = np.flatnonzero(n_alts[record[good]] > 1)
     if multi.size:  # a bi-allelic record's genotypes need no recoding
         gt[multi] = recode_genotypes(gt[multi], allele[good][multi])
     ad = _split_depths(chunk, record[good], allele[good])
