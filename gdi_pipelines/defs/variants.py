@@ -198,8 +198,8 @@ def build_variants_defs(partitions: dg.MultiPartitionsDefinition) -> dg.Definiti
             intact = sha256 == vcf.sha256 and size == vcf.size
             pseudo = scope.pseudonymiser()
             header_samples = [pseudo(s) for s in vcf_samples(path)]
-            # a text pass (decompression releases the GIL) alongside harmonising, and staging on
-            # a thread of its own; both joined below, before anything is gated or published
+            # staging on a thread of its own and, when htslib reads the VCF, a column-count pass
+            # alongside; both joined below, before anything is gated or published
             decoded = text_vcf_tags(path) is not None
             big = size >= PARALLEL_FROM_BYTES and not decoded
             workers = config.processes or (os.cpu_count() or 1 if big else 1)

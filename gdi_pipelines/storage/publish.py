@@ -62,6 +62,7 @@ class PartitionPublisher:
         self.quarantine_location = work_root.child("_quarantine", table_name, slug, run_id)
         self.rows_staged = 0
         self._started = False
+        self._staging_table: DeltaTable | None = None  # opened by the first stage()
         self._uncommitted: list[AddAction] = []
 
     def stage(self, frames: pl.DataFrame | Iterable[pl.DataFrame]) -> int:
@@ -92,7 +93,8 @@ class PartitionPublisher:
 
     def _append_file(self, frame: pl.DataFrame) -> None:
         """Append one Parquet file written by polars (about twice as fast as deltalake's
-        writer) and commit it with deltalake: the same table, one commit per frame."""
+        writer); deltalake commits it to the staging table with the next FILES_PER_COMMIT - 1
+        (or when the staged rows are read)."""
         name = f"part-{uuid.uuid4().hex}-c000.zstd.parquet"
         where = self.staging.location.child(name)
         options = {"compression": "zstd", "compression_level": 1, "statistics": True}
@@ -192,7 +194,7 @@ def _flat(schema: pl.Schema) -> bool:
 
 
 def _arrow_stream(staging: TableRef, schema: pl.Schema) -> pa.RecordBatchReader:
-    """The staged rows file by file (one staged frame each): memory holds one file at a time,
+    """The staged rows file by file (one staged frame each): memory holds two files at most,
     whereas a streaming query would run ahead of a slower writer and buffer the whole table."""
     arrow_schema = pl.DataFrame(schema=schema).to_arrow().schema
     files = DeltaTable(staging.uri, storage_options=staging.options).file_uris()
