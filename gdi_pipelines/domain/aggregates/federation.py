@@ -11,7 +11,8 @@ person-level data can reach the pooled output. Per variant:
 - per country c: AC_c, AN_c, AF_c, nhomalt_c, withheld (null) where `protect_country_cells`
   says so: fewer than `min_samples` genotyped (such a country counts in the pooled figures
   only), 1 <= AC < k, or complementary;
-- a variant genotyped in fewer than `min_samples` samples overall is left out;
+- a variant genotyped in fewer than `min_samples` samples overall is left out, and so is one
+  no country called (AN = 0 everywhere: every call masked or missing), which says nothing;
   AC_below_k marks pooled AC 1..k-1 (published: see `disclosure`).
 """
 
@@ -98,7 +99,7 @@ def pool_country_summaries(
             nhemi=pl.col("n_hemi").sum(),
             **{c: pl.col(c).sum() for c in ("AC_XX", "AN_XX", "AC_XY", "AN_XY")},
         )
-        .filter(pl.col("n_samples") >= config.min_samples)
+        .filter((pl.col("n_samples") >= config.min_samples) & (pl.col("n_countries") > 0))
         .with_columns(
             AF=_ratio("AC", "AN"),
             AF_XX=_ratio("AC_XX", "AN_XX"),

@@ -34,7 +34,8 @@ def _pooled(node: Node) -> pl.DataFrame:
 def test_pooled_figures_equal_bcftools_on_all_samples_together(node_name, request) -> None:
     node: Node = request.getfixturevalue(node_name)
     pooled = _pooled(node)
-    expected = country_oracle(node, None)
+    # a variant every sample has as no-call (AN 0 in bcftools too) is not pooled
+    expected = country_oracle(node, None).filter(pl.col("AN") > 0)
     both = pooled.join(expected, on="variant_id", suffix="_bcftools")
     assert set(pooled["variant_id"]) == set(expected["variant_id"]) and both.height > 1000
     assert (both["AC"] == both["AC_bcftools"]).all() and (both["AN"] == both["AN_bcftools"]).all()
@@ -93,6 +94,22 @@ def test_faf95_is_the_poisson_bound_gnomad_uses() -> None:
         if a > 1:  # the definition: Poisson(AN·faf) 95th percentile still below AC
             assert poisson.ppf(0.95, n * f * (1 - 1e-9)) < a <= poisson.ppf(0.95, n * f * 1.001)
     assert math.isnan(filtering_allele_frequency([3], [0])[0])
+
+
+def test_a_variant_no_country_called_is_not_pooled(beagle_node: Node) -> None:
+    """Every call masked in every country (AN = 0): nothing to share; the federation gate
+    requires n_countries >= 1 of every pooled variant."""
+    summaries = beagle_node.summaries
+    silent = summaries["variant_id"][0]
+    uncalled = pl.col("variant_id") == silent
+    zeroed = summaries.with_columns(
+        [pl.when(uncalled).then(0).otherwise(pl.col(c)).alias(c) for c in ("AC", "AN")]
+    )
+    by_country = [zeroed.filter(pl.col("country") == c) for c in ("AA", "BB", "CC")]
+    pooled = pool_country_summaries(by_country, CONFIG)
+    assert silent not in set(pooled["variant_id"])
+    assert pooled.height == _pooled(beagle_node).height - 1
+    assert (pooled["n_countries"] >= 1).all()
 
 
 def test_only_country_summaries_are_accepted(beagle_node: Node) -> None:
