@@ -25,6 +25,7 @@ import boto3
 import dagster as dg
 import polars as pl
 import pytest
+import sqlalchemy.exc
 from botocore.config import Config
 from deltalake import DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
@@ -478,8 +479,12 @@ def _restart_after_first_retry(instance: dg.DagsterInstance, relay: Relay) -> th
     def watch() -> None:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            runs = instance.get_runs(limit=1)
-            if runs and instance.all_logs(runs[0].run_id, of_type=RETRY):
+            try:
+                runs = instance.get_runs(limit=1)
+                retried = runs and instance.all_logs(runs[0].run_id, of_type=RETRY)
+            except sqlalchemy.exc.OperationalError:  # SQLite locked by the run's own writes
+                retried = False
+            if retried:
                 relay.start()
                 return
             time.sleep(0.05)
