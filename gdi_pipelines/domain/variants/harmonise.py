@@ -256,8 +256,13 @@ def _variants(chunk, rows, source_alt, good, ctx) -> pl.DataFrame:
             "alt": rows.alt[good].tolist(),
             "source_alt": source_alt[good].tolist(),
         },
-        schema={"chrom": pl.String, "pos": pl.Int64, "ref": pl.String, "alt": pl.String}
-        | {"source_alt": pl.String},
+        schema={
+            "chrom": pl.String,
+            "pos": pl.Int64,
+            "ref": pl.String,
+            "alt": pl.String,
+            "source_alt": pl.String,
+        },
     ).hstack(per_record)
     return variants.with_columns(
         filter_pass=pl.col("filter").is_null() | (pl.col("filter") == "PASS"),

@@ -43,6 +43,13 @@ _SHOWN = 40
 def text_vcf_tags(path: str | Path) -> set[str] | None:
     """The FORMAT keys among GT/AD/DP/GQ the header declares, if this reader can take the file
     (text, not BCF; those keys of the types it decodes); else None."""
+    header = _decodable_header(path)
+    return None if header is None else header[0]
+
+
+def _decodable_header(path: str | Path) -> tuple[set[str], int] | None:
+    """(`text_vcf_tags`, number of samples) from one read of the header; None for a file this
+    reader does not take."""
     with _open_text(path, threads=0) as stream:
         if stream.read(3) == b"BCF":
             return None
@@ -53,11 +60,12 @@ def text_vcf_tags(path: str | Path) -> set[str] | None:
             info = record.info()
             if info.get("HeaderType") == "FORMAT" and info.get("ID") in _TYPES:
                 declared[info["ID"]] = info.get("Type")
+        n_samples = len(vcf.samples)
     finally:
         vcf.close()
     if any(_TYPES[tag] != kind for tag, kind in declared.items()):
         return None
-    return set(declared)
+    return set(declared), n_samples
 
 
 def read_text_chunks(
@@ -153,10 +161,8 @@ class _ChunkDecoder:
     def decode(self, lines: _Lines, start: int, stop: int, first_index: int) -> RecordChunk:
         first_line = self.header_lines + first_index + 1
         self._check_columns(lines, start, stop, first_line)
-        text = {
-            name: self._column(lines, start, stop, j, first_line)
-            for name, j in (("chrom", 0), ("pos", 1), ("ref", 3), ("alt", 4), ("filter", 6))
-        }
+        wanted = {"chrom": 0, "pos": 1, "ref": 3, "alt": 4, "filter": 6, "format": 8}
+        text = {name: self._column(lines, start, stop, j, first_line) for name, j in wanted.items()}
         digits = text["pos"].str.contains(r"^[0-9]+$")
         if not digits.all():
             first = int(digits.not_().arg_max())
@@ -169,7 +175,7 @@ class _ChunkDecoder:
             .then(pl.lit([], dtype=pl.List(pl.String)))
             .otherwise(alt.str.split(","))
         ).to_series()
-        fmt = self._column(lines, start, stop, 8, first_line)
+        fmt = text["format"]
         known = fmt.unique(maintain_order=True)
         ids = [self._format_id(f) for f in known.to_list()]
         formats = np.array(fmt.replace_strict(known, ids, return_dtype=pl.Int64).to_numpy())
@@ -312,14 +318,11 @@ def read_vcf_chunks(
 ) -> Iterator[RecordChunk]:
     """`records.read_record_chunks`' chunks; a text VCF read from its start goes through this
     module's compiled decoder, a region query or a BCF through cyvcf2."""
-    if region is None and pos_range is None:
-        tags = text_vcf_tags(path)
-        if tags is not None:
-            vcf = open_vcf(path)
-            n_samples = len(vcf.samples)
-            vcf.close()
-            return read_text_chunks(path, chunk_size, n_samples, tags)
-    return read_record_chunks(path, chunk_size, region, pos_range)
+    header = _decodable_header(path) if region is None and pos_range is None else None
+    if header is None:
+        return read_record_chunks(path, chunk_size, region, pos_range)
+    tags, n_samples = header
+    return read_text_chunks(path, chunk_size, n_samples, tags)
 
 
 def read_ahead(chunks: Iterator[RecordChunk], depth: int = 2) -> Iterator[RecordChunk]:
