@@ -8,26 +8,27 @@ Readers never see unvalidated rows.
 
 from __future__ import annotations
 
-import io
 import json
-import os
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import polars as pl
 import pyarrow as pa
 from deltalake import CommitProperties, DeltaTable, write_deltalake
-from deltalake.exceptions import CommitFailedError, TableNotFoundError
-from deltalake.transaction import AddAction
+from deltalake import Schema as DeltaSchema
+from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
+from deltalake.transaction import AddAction, create_table_with_add_actions
 
 from gdi_pipelines.config.locations import Location
+from gdi_pipelines.storage.data_files import write_data_file, write_partitioned
 from gdi_pipelines.storage.delta import TableRef, sql_predicate
 from gdi_pipelines.storage.objectstore import store_for
 
 COMMIT_ATTEMPTS = 5
+PUBLISH_TOKEN = "gdi_publish"  # commit metadata naming the publish that made the commit
 FILES_PER_COMMIT = 16  # staged files committed together (the staging table is private)
 
 
@@ -92,22 +93,9 @@ class PartitionPublisher:
         return self.rows_staged
 
     def _append_file(self, frame: pl.DataFrame) -> None:
-        """Append one Parquet file written by polars (about twice as fast as deltalake's
-        writer); deltalake commits it to the staging table with the next FILES_PER_COMMIT - 1
-        (or when the staged rows are read)."""
-        name = f"part-{uuid.uuid4().hex}-c000.zstd.parquet"
-        where = self.staging.location.child(name)
-        options = {"compression": "zstd", "compression_level": 1, "statistics": True}
-        if where.is_s3:
-            buffer = io.BytesIO()
-            frame.write_parquet(buffer, **options)
-            size = buffer.tell()
-            store_for(where).write_bytes(where.uri, buffer.getvalue())
-        else:  # straight to disk: polars then writes without taking the GIL
-            frame.write_parquet(where.uri, **options)
-            size = os.path.getsize(where.uri)
-        stats = json.dumps({"numRecords": frame.height})
-        self._uncommitted.append(AddAction(name, size, {}, int(time.time() * 1000), True, stats))
+        """Append one Parquet file written by polars; deltalake commits it to the staging table
+        with the next FILES_PER_COMMIT - 1 (or when the staged rows are read)."""
+        self._uncommitted.append(write_data_file(self.staging.location, frame))
         if len(self._uncommitted) >= FILES_PER_COMMIT:
             self._commit_files()
 
@@ -129,35 +117,26 @@ class PartitionPublisher:
 
         Publishers of other partitions committing meanwhile are rebased by deltalake; one that
         conflicts (same partition) raises CommitFailedError and is retried on a fresh snapshot.
-        The first publish creates the table and must land as version 0: deltalake would rebase a
-        losing creator without any conflict check (appending to a partition another publisher
-        just replaced), so that write gets no commit retries and is redone as an overwrite.
         The version returned is this publish's own commit, not whatever the table reached since.
         """
         self.staged()  # commits what is staged
+        files: list[AddAction] | None = None  # written once, committed by whichever attempt
         for attempt in range(1, COMMIT_ATTEMPTS + 1):
             table = self._open_target()
             try:
-                write_deltalake(
-                    table if table is not None else self.target.uri,
-                    _arrow_stream(self.staging, self.schema),
-                    mode="overwrite",
-                    predicate=sql_predicate(self.partition) or None,
-                    partition_by=self.partition_by or None,
-                    # a whole-table publish may change the columns (e.g. a new country's)
-                    schema_mode=None if self.partition else "overwrite",
-                    storage_options=self.target.options,
-                    commit_properties=CommitProperties(max_commit_retries=0)
-                    if table is None
-                    else None,
-                )
+                if self._commits_own_files(table):
+                    if files is None:
+                        files = list(self._write_published_files())
+                    version = self._commit_published_files(table, files)
+                else:
+                    self._write_through_deltalake(table)
+                    # a DeltaTable written through holds the state of its own commit
+                    version = 0 if table is None else table.version()
                 break
-            except CommitFailedError:
+            except (CommitFailedError, _LostCreation):
                 if attempt == COMMIT_ATTEMPTS:
                     raise
                 time.sleep(0.2 * 2**attempt)
-        # a DeltaTable written through holds the state of its own commit
-        version = 0 if table is None else table.version()
         store_for(self.staging.location).delete_prefix(self.staging.uri)
         in_partition = [pl.col(k) == v for k, v in self.partition.items()]
         partition_rows = (
@@ -168,6 +147,89 @@ class PartitionPublisher:
             .item()
         )
         return PublishResult(self.target.uri, version, self.rows_staged, partition_rows)
+
+    def _commits_own_files(self, table: DeltaTable | None) -> bool:
+        """Flat rows of one partition, into a table (if any) of the same schema and partition
+        columns, are written by polars and committed; anything else by deltalake's writer."""
+        if not (_flat(self.schema) and self.partition) or set(self.partition) - set(
+            self.partition_by
+        ):
+            return False
+        if table is None:
+            return True
+        return (
+            table.metadata().partition_columns == self.partition_by
+            and table.schema().to_json() == self._delta_schema().to_json()
+        )
+
+    def _delta_schema(self) -> DeltaSchema:
+        return DeltaSchema.from_arrow(pl.DataFrame(schema=self.schema).to_arrow().schema)
+
+    def _write_published_files(self):
+        frames = _staged_frames(self.staging, self.schema)
+        return write_partitioned(self.target.location, frames, self.partition, self.partition_by)
+
+    def _commit_published_files(self, table: DeltaTable | None, files: list[AddAction]) -> int:
+        """One commit replacing the partition. The first publish creates the table and must
+        land as version 0: deltalake would rebase a losing creator without any conflict check
+        (appending to a partition another publisher just replaced), so it gets no retries and
+        is redone as an overwrite."""
+        if table is None:
+            try:
+                create_table_with_add_actions(
+                    self.target.uri,
+                    self._delta_schema(),
+                    files,
+                    mode="error",
+                    partition_by=self.partition_by,
+                    storage_options=self.target.options,
+                    commit_properties=CommitProperties(max_commit_retries=0),
+                )
+            except DeltaError as exc:  # "already exists": another publisher created it first
+                if self._open_target() is None:
+                    raise
+                raise _LostCreation(self.target.uri) from exc
+            return 0
+        token = uuid.uuid4().hex
+        before = table.version()
+        table.create_write_transaction(
+            files,
+            mode="overwrite",
+            schema=table.schema(),
+            partition_by=self.partition_by,
+            partition_filters=[(k, "=", v) for k, v in sorted(self.partition.items())],
+            commit_properties=CommitProperties(custom_metadata={PUBLISH_TOKEN: token}),
+        )
+        return self._own_commit(token, after=before)
+
+    def _own_commit(self, token: str, after: int) -> int:
+        """The version of the commit tagged `token`, among those after version `after`. Read
+        from the log itself: the handle does not follow its own transaction, and its history
+        numbers commits from its possibly stale version."""
+        log = self.target.location.child("_delta_log")
+        store = store_for(log)
+        version = after + 1
+        while store.exists(where := log.child(f"{version:020d}.json").uri):
+            with store.open_read(where) as commit:
+                for line in commit:
+                    info = json.loads(line).get("commitInfo")
+                    if info is not None and info.get(PUBLISH_TOKEN) == token:
+                        return version
+            version += 1
+        raise RuntimeError(f"{self.target.uri}: commit of publish {token} not found after v{after}")
+
+    def _write_through_deltalake(self, table: DeltaTable | None) -> None:
+        write_deltalake(
+            table if table is not None else self.target.uri,
+            _arrow_stream(self.staging, self.schema),
+            mode="overwrite",
+            predicate=sql_predicate(self.partition) or None,
+            partition_by=self.partition_by or None,
+            # a whole-table publish may change the columns (e.g. a new country's)
+            schema_mode=None if self.partition else "overwrite",
+            storage_options=self.target.options,
+            commit_properties=CommitProperties(max_commit_retries=0) if table is None else None,
+        )
 
     def _open_target(self) -> DeltaTable | None:
         try:
@@ -188,30 +250,43 @@ class PartitionPublisher:
         return self.quarantine_location.uri
 
 
+class _LostCreation(Exception):
+    """Another publisher created the table between our look and our commit."""
+
+
 def _flat(schema: pl.Schema) -> bool:
     """Only scalar columns whose Parquet form polars and Delta readers agree on."""
     return all(dtype.is_numeric() or dtype in (pl.String, pl.Boolean) for dtype in schema.dtypes())
 
 
-def _arrow_stream(staging: TableRef, schema: pl.Schema) -> pa.RecordBatchReader:
+def _staged_frames(staging: TableRef, schema: pl.Schema) -> Iterator[pl.DataFrame]:
     """The staged rows file by file (one staged frame each): memory holds two files at most,
-    whereas a streaming query would run ahead of a slower writer and buffer the whole table."""
-    arrow_schema = pl.DataFrame(schema=schema).to_arrow().schema
+    whereas a streaming query would run ahead of a slower writer and buffer the whole table.
+    The file list is read here, not in the iterator, which deltalake's runtime may drive."""
     files = DeltaTable(staging.uri, storage_options=staging.options).file_uris()
 
-    def read(uri: str) -> pa.Table:
+    def read(uri: str) -> pl.DataFrame:
         frame = pl.read_parquet(uri, storage_options=staging.options)
-        return frame.select(schema.names()).cast(dict(schema)).to_arrow().cast(arrow_schema)
+        return frame.select(schema.names()).cast(dict(schema))
 
-    def batches():
+    def frames():
         if not files:
             return
-        # the next file is read while the writer takes this one: two files in memory at most
+        # the next file is read while the writer takes this one
         with ThreadPoolExecutor(1, thread_name_prefix="gdi-publish-read") as reader:
             upcoming = reader.submit(read, files[0])
             for following in [*files[1:], None]:
-                table = upcoming.result()
+                frame = upcoming.result()
                 upcoming = reader.submit(read, following) if following else None
-                yield from table.to_batches()
+                yield frame
 
-    return pa.RecordBatchReader.from_batches(arrow_schema, batches())
+    return frames()
+
+
+def _arrow_stream(staging: TableRef, schema: pl.Schema) -> pa.RecordBatchReader:
+    arrow_schema = pl.DataFrame(schema=schema).to_arrow().schema
+    staged = _staged_frames(staging, schema)
+    batches = (
+        batch for frame in staged for batch in frame.to_arrow().cast(arrow_schema).to_batches()
+    )
+    return pa.RecordBatchReader.from_batches(arrow_schema, batches)

@@ -1,25 +1,32 @@
 """Exact per-batch allele counts of a set of samples, from long calls plus the batch's sites.
 
 For each (country, batch_id, variant) the batch genotyped (its `sites`), over the given samples:
-AN = sum of the implied hom-ref ploidy of every sample (see `ploidy`), corrected row by row for
-the listed calls (a call's own ploidy when called, 0 for a no-call); AC = sum of dosages.
+AN = sum of the implied hom-ref ploidy of every sample (see `ploidy`), corrected call by call
+for the listed calls (a call's own ploidy when called, 0 for a no-call); AC = sum of dosages.
 Genotype classes: diploid dosage 1 = het, diploid dosage 2 = hom-alt, haploid dosage 1 = hemi
-(dosage 0, e.g. from '1/0' recoding, counts as hom-ref). Everything stays lazy: one join of the
-calls with the (small) sample table, one group_by, joins on sites.
+(dosage 0, e.g. from '1/0' recoding, counts as hom-ref).
+
+The calls stream once, in batches: variant and sample become integer codes (polars Enums of
+the batch's sites and samples; calls of other variants or samples drop out), and one compiled
+loop tallies them per (variant, sample class), a class being the samples sharing sex,
+chrX haploidy and karyotype, so a few per batch. Implied ploidies then apply per class.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import numpy as np
 import polars as pl
 
+from gdi_pipelines.domain.aggregates.call_tally import MEASURES, tally_calls
 from gdi_pipelines.domain.aggregates.ploidy import REGIONS, implied_ploidy_expr, region_expr
 from gdi_pipelines.domain.variants.genotype_qc import PAR_REGIONS
 
 BATCH = ["country", "batch_id"]
 VARIANT = ["chrom", "pos", "ref", "alt", "variant_id"]
 SAMPLE_COLUMNS = ["country", "batch_id", "sample", "sex", "haploid_x_observed", "karyotype"]
+CLASS_COLUMNS = ["sex", "haploid_x_observed", "karyotype"]
 KARYOTYPES = ("XX", "XY")
 
 COUNT_COLUMNS = [
@@ -37,64 +44,112 @@ COUNT_COLUMNS = [
 ]
 
 
-def _with_karyotype(samples: pl.LazyFrame) -> pl.LazyFrame:
-    if "karyotype" in samples.collect_schema().names():
-        return samples.select(SAMPLE_COLUMNS)
-    return samples.with_columns(karyotype=pl.lit(None, dtype=pl.String)).select(SAMPLE_COLUMNS)
-
-
-def _batch_totals(samples: pl.LazyFrame) -> pl.LazyFrame:
-    """Per batch and ploidy region: the figures if every sample were hom-ref."""
-    implied = pl.col("implied")
-    by_karyotype = {
-        f"AN_{k}": implied.filter(pl.col("karyotype") == k).sum().cast(pl.Int64) for k in KARYOTYPES
+_SAMPLE_SCHEMA = pl.Schema(
+    {
+        "country": pl.String,
+        "batch_id": pl.String,
+        "sample": pl.String,
+        "sex": pl.String,
+        "haploid_x_observed": pl.Boolean,
+        "karyotype": pl.String,
     }
+)
+
+
+def _with_karyotype(samples: pl.LazyFrame) -> pl.LazyFrame:
+    if "karyotype" not in samples.collect_schema().names():
+        samples = samples.with_columns(karyotype=pl.lit(None, dtype=pl.String))
+    return samples.select(SAMPLE_COLUMNS).cast(dict(_SAMPLE_SCHEMA))
+
+
+def _classes(samples: pl.DataFrame) -> pl.DataFrame:
+    """The batch's sample classes (CLASS_COLUMNS), numbered, with their sample counts."""
     return (
-        samples.join(REGIONS.lazy(), how="cross")
-        .with_columns(implied=implied_ploidy_expr())
-        .group_by([*BATCH, "region"])
-        .agg(
-            n_samples=pl.len().cast(pl.Int64),
-            n_expected=(implied > 0).sum().cast(pl.Int64),
-            AN=implied.cast(pl.Int64).sum(),
-            n_hom_ref_diploid=(implied == 2).sum().cast(pl.Int64),
-            **by_karyotype,
-        )
+        samples.with_columns(pl.col("haploid_x_observed").fill_null(False))
+        .group_by(CLASS_COLUMNS)
+        .agg(n=pl.len().cast(pl.Int64))
+        .sort(CLASS_COLUMNS, nulls_last=True)
+        .with_row_index("class")
     )
 
 
-def _call_corrections(calls: pl.LazyFrame, samples: pl.LazyFrame, region: pl.Expr) -> pl.LazyFrame:
-    """Per (batch, variant): what the listed calls change against the all-hom-ref figures."""
-    dosage, ploidy, implied = pl.col("dosage"), pl.col("ploidy"), pl.col("implied")
-    called = dosage.is_not_null()
-    dose = dosage.fill_null(0).cast(pl.Int64)
-    an_delta = pl.when(called).then(ploidy).otherwise(0).cast(pl.Int64) - implied.cast(pl.Int64)
-    by_karyotype = {}
+def _implied(classes: pl.DataFrame) -> np.ndarray:
+    """int64 [region index (REGIONS order), class]: the ploidy a hom-ref call implies."""
+    implied = np.zeros((REGIONS.height, classes.height), dtype=np.int64)
+    for j, region in enumerate(REGIONS["region"]):
+        in_region = classes.with_columns(region=pl.lit(region, pl.Int8))
+        implied[j] = in_region.select(implied_ploidy_expr()).to_series().to_numpy()
+    return implied
+
+
+def _sample_class(samples: pl.DataFrame, classes: pl.DataFrame) -> np.ndarray:
+    """The class of each sample, in the order of `samples`."""
+    keyed = samples.with_columns(pl.col("haploid_x_observed").fill_null(False))
+    joined = keyed.join(
+        classes, on=CLASS_COLUMNS, how="left", nulls_equal=True, maintain_order="left"
+    )
+    return joined["class"].cast(pl.Int64).to_numpy()
+
+
+def _tally(
+    calls: pl.LazyFrame, sites: pl.Series, samples: pl.DataFrame, classes: pl.DataFrame
+) -> np.ndarray:
+    """int64 [site, class, measure] of the calls of `samples` at `sites` (variant ids)."""
+    tally = np.zeros((len(sites), classes.height, len(MEASURES)), dtype=np.int64)
+    if len(sites) == 0 or samples.height == 0:
+        return tally
+    duplicated = samples.filter(pl.col("sample").is_duplicated())["sample"].unique()
+    if len(duplicated):
+        raise ValueError(f"samples listed twice in one batch: {', '.join(duplicated.sort())}")
+    sample_class = _sample_class(samples, classes)
+    codes = calls.select(
+        site=pl.col("variant_id").cast(pl.Enum(sites), strict=False).to_physical(),
+        sample=pl.col("sample").cast(pl.Enum(samples["sample"]), strict=False).to_physical(),
+        dosage=pl.col("dosage").fill_null(-1).cast(pl.Int8),
+        ploidy=pl.col("ploidy").fill_null(0).cast(pl.Int8),
+    ).drop_nulls(["site", "sample"])
+    for chunk in codes.collect_batches():
+        site, sample = (chunk[c].cast(pl.Int64).to_numpy() for c in ("site", "sample"))
+        columns = (site, sample, chunk["dosage"].to_numpy(), chunk["ploidy"].to_numpy())
+        tally_calls(*columns, sample_class, tally)
+    return tally
+
+
+def _counts(sites: pl.DataFrame, classes: pl.DataFrame, tally: np.ndarray) -> dict[str, np.ndarray]:
+    """COUNT_COLUMNS per site: every sample hom-ref at its implied ploidy, corrected by the
+    tallied calls of each class."""
+    m = {name: tally[:, :, i] for i, name in enumerate(MEASURES)}
+    region_index = np.zeros(int(REGIONS["region"].max()) + 1, dtype=np.int64)
+    region_index[REGIONS["region"].to_numpy()] = np.arange(REGIONS.height)
+    implied = _implied(classes)[region_index[sites["region"].to_numpy()]]  # [site, class]
+    n = classes["n"].to_numpy()  # samples per class
+
+    def hom_ref_then_calls(each_sample: np.ndarray, listed: np.ndarray) -> np.ndarray:
+        """[site, class]: what every sample would add if hom-ref, with the listed calls'
+        implied figure replaced by their own."""
+        return n * each_sample + listed - m["rows"] * each_sample
+
+    an = hom_ref_then_calls(implied, m["called_ploidy"])
+    expected = hom_ref_then_calls((implied > 0).astype(np.int64), m["ploidy_positive"])
+    hom_ref = hom_ref_then_calls((implied == 2).astype(np.int64), m["hom_ref_diploid"])
+    counts = {
+        "n_samples": np.full(sites.height, int(n.sum()), dtype=np.int64),
+        "n_expected": expected.sum(axis=1),
+        "n_no_call": m["no_call"].sum(axis=1),
+        "AC": m["ac"].sum(axis=1),
+        "AN": an.sum(axis=1),
+        "n_het": m["het"].sum(axis=1),
+        "n_hom_alt": m["hom_alt"].sum(axis=1),
+        "n_hemi": m["hemi"].sum(axis=1),
+        "n_hom_ref_diploid": hom_ref.sum(axis=1),
+    }
+    counts["n_called"] = counts["n_expected"] - counts["n_no_call"]
+    karyotypes = classes["karyotype"]
     for k in KARYOTYPES:
-        mine = pl.col("karyotype") == k
-        by_karyotype[f"AC_{k}"] = dose.filter(mine).sum()
-        by_karyotype[f"dAN_{k}"] = an_delta.filter(mine).sum()
-    return (
-        calls.select([*BATCH, "sample", "variant_id", "chrom", "pos", "dosage", "ploidy"])
-        .join(samples, on=[*BATCH, "sample"], how="inner")
-        .with_columns(region=region)
-        .with_columns(implied=implied_ploidy_expr())
-        .group_by([*BATCH, "variant_id"])
-        .agg(
-            AC=dose.sum(),
-            dAN=an_delta.sum(),
-            d_expected=((ploidy > 0).cast(pl.Int64) - (implied > 0).cast(pl.Int64)).sum(),
-            n_no_call=(~called).sum().cast(pl.Int64),
-            n_het=(called & (ploidy == 2) & (dose == 1)).sum().cast(pl.Int64),
-            n_hom_alt=(called & (ploidy == 2) & (dose == 2)).sum().cast(pl.Int64),
-            n_hemi=(called & (ploidy == 1) & (dose == 1)).sum().cast(pl.Int64),
-            d_hom_ref_diploid=(
-                (called & (ploidy == 2) & (dose == 0)).cast(pl.Int64)
-                - (implied == 2).cast(pl.Int64)
-            ).sum(),
-            **by_karyotype,
-        )
-    )
+        mine = (karyotypes == k).fill_null(False).to_numpy()
+        counts[f"AC_{k}"] = m["ac"][:, mine].sum(axis=1)
+        counts[f"AN_{k}"] = an[:, mine].sum(axis=1)
+    return counts
 
 
 def batch_variant_counts(
@@ -106,33 +161,26 @@ def batch_variant_counts(
 ) -> pl.LazyFrame:
     """Counts per (country, batch_id, variant) of `sites` over `samples` (country, batch_id,
     sample, sex, haploid_x_observed[, karyotype 'XX'/'XY'/null]); calls of other samples are
-    ignored. Columns: BATCH, VARIANT, filter_pass, region, COUNT_COLUMNS."""
-    region = region_expr(build, par_regions)
-    samples = _with_karyotype(samples)
+    ignored. Columns: BATCH, VARIANT, filter_pass, region, COUNT_COLUMNS. Computed here, batch
+    by batch (the calls stream through once per batch); the result is a LazyFrame to join on."""
+    samples_of = _with_karyotype(samples).collect().partition_by(BATCH, as_dict=True)
     batch_sites = (
         sites.group_by([*BATCH, "variant_id"])
         .agg(pl.col("chrom", "pos", "ref", "alt").first(), filter_pass=pl.col("filter_pass").all())
-        .with_columns(region=region)
+        .with_columns(region=region_expr(build, par_regions))
+        .collect()
     )
-    zero = pl.lit(0, dtype=pl.Int64)
-    fill = {
-        c: pl.col(c).fill_null(0)
-        for c in ["AC", "dAN", "d_expected", "n_no_call", "n_het", "n_hom_alt", "n_hemi"]
-        + ["d_hom_ref_diploid"]
-        + [f"{p}_{k}" for k in KARYOTYPES for p in ("AC", "dAN")]
-    }
-    totals = {c: pl.col(c).fill_null(zero) for c in ["n_samples", "n_expected", "AN"]}
-    totals |= {c: pl.col(c).fill_null(zero) for c in ["n_hom_ref_diploid", "AN_XX", "AN_XY"]}
+    frames = []
+    for (country, batch_id), at in batch_sites.partition_by(BATCH, as_dict=True).items():
+        members = samples_of.get((country, batch_id), pl.DataFrame(schema=_SAMPLE_SCHEMA))
+        classes = _classes(members)
+        of_batch = calls.filter((pl.col("country") == country) & (pl.col("batch_id") == batch_id))
+        tally = _tally(of_batch, at["variant_id"], members, classes)
+        frames.append(at.with_columns(**_counts(at, classes, tally)))
+    columns = [*BATCH, *VARIANT, "filter_pass", "region", *COUNT_COLUMNS]
+    if not frames:
+        empty = batch_sites.with_columns(pl.lit(0, pl.Int64).alias(c) for c in COUNT_COLUMNS)
+        return empty.select(columns).lazy()
     return (
-        batch_sites.join(_batch_totals(samples), on=[*BATCH, "region"], how="left")
-        .join(_call_corrections(calls, samples, region), on=[*BATCH, "variant_id"], how="left")
-        .with_columns(**fill, **totals)
-        .with_columns(
-            AN=pl.col("AN") + pl.col("dAN"),
-            n_expected=pl.col("n_expected") + pl.col("d_expected"),
-            n_hom_ref_diploid=pl.col("n_hom_ref_diploid") + pl.col("d_hom_ref_diploid"),
-            **{f"AN_{k}": pl.col(f"AN_{k}") + pl.col(f"dAN_{k}") for k in KARYOTYPES},
-        )
-        .with_columns(n_called=pl.col("n_expected") - pl.col("n_no_call"))
-        .select([*BATCH, *VARIANT, "filter_pass", "region", *COUNT_COLUMNS])
+        pl.concat(frames).with_columns(pl.col(COUNT_COLUMNS).cast(pl.Int64)).select(columns).lazy()
     )

@@ -29,10 +29,24 @@ def hwe_exact_p(n_hom_ref, n_het, n_hom_alt) -> np.ndarray:
     out[ngt == 0] = np.nan
     test = (n_ref > 0) & (n_alt > 0)
     if test.any():
-        triples = np.stack([ngt[test], np.minimum(n_ref, n_alt)[test], het[test]], axis=1)
-        unique, inverse = np.unique(triples, axis=0, return_inverse=True)
-        out[test] = _p_values(unique)[inverse.ravel()]
+        unique, inverse = _unique_triples(ngt[test], np.minimum(n_ref, n_alt)[test], het[test])
+        out[test] = _p_values(unique)[inverse]
     return out
+
+
+def _unique_triples(ngt: np.ndarray, nrare: np.ndarray, het: np.ndarray):
+    """The distinct (ngt, nrare, nhet) rows and each variant's row among them. Packed into
+    one int64 key when it fits: numpy's row-wise unique sorts 1M rows in ~1 s, keys in 0.1."""
+    width_rare, width_het = int(nrare.max()) + 1, int(het.max()) + 1
+    if int(ngt.max()) + 1 > (2**62) // (width_rare * width_het):
+        triples = np.stack([ngt, nrare, het], axis=1)
+        unique, inverse = np.unique(triples, axis=0, return_inverse=True)
+        return unique, inverse.ravel()
+    keys = (ngt * width_rare + nrare) * width_het + het
+    unique_keys, inverse = np.unique(keys, return_inverse=True)
+    rows = unique_keys // width_het
+    unique = np.stack([rows // width_rare, rows % width_rare, unique_keys % width_het], axis=1)
+    return unique, inverse.ravel()
 
 
 def _log_factorials(n: int) -> np.ndarray:

@@ -11,8 +11,8 @@ batches that genotyped it (a batch that did not is not counted: unknown, not hom
 - call_rate = n_called / n_expected (samples with ploidy > 0 at the variant);
 - hwe_p: Hardy–Weinberg exact p over the diploid genotypes (as `bcftools +fill-tags -t HWE`:
   1 when monomorphic among them; null without diploid genotypes).
-Input and output are LazyFrames; the heavy part (calls) streams through a join with the
-sample table and two group_bys, so `collect(engine="streaming")` works on ~1e8 call rows.
+Input and output are LazyFrames; the calls stream once through `batch_variant_counts`, in
+bounded memory, so ~1e8 call rows are summarised in a few seconds.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 import polars as pl
 
 from gdi_pipelines.domain.aggregates.allele_counts import (
+    BATCH,
     COUNT_COLUMNS,
     KARYOTYPES,
     VARIANT,
@@ -80,8 +81,11 @@ def variant_summaries(
     `sample_qc.sample_qc`: country, batch_id, sample, sex, haploid_x_observed, karyotype,
     qc_pass) of one or more countries -> one row per (country, variant), SUMMARY_SCHEMA."""
     passing = sample_qc.filter(pl.col("qc_pass"))
-    counts = batch_variant_counts(calls, sites, passing, build, par_regions)
-    return _combine(counts, pl.len().cast(pl.Int64))
+    counts = batch_variant_counts(calls, sites, passing, build, par_regions).collect()
+    if counts.select(BATCH).unique()["country"].is_duplicated().any():
+        return _combine(counts.lazy(), pl.len().cast(pl.Int64))
+    # one batch per country: its rows are the sums already
+    return _finish(counts.lazy().with_columns(n_batches=pl.lit(1, pl.Int64)))
 
 
 def country_totals(batch_summaries: pl.LazyFrame) -> pl.LazyFrame:
@@ -93,18 +97,22 @@ def country_totals(batch_summaries: pl.LazyFrame) -> pl.LazyFrame:
 
 def _combine(rows: pl.LazyFrame, n_batches: pl.Expr) -> pl.LazyFrame:
     """Sum per (country, variant), then the ratios and the HWE p-value."""
+    summed = rows.group_by("country", "variant_id").agg(
+        pl.col("chrom", "pos", "ref", "alt").first(),
+        filter_pass=pl.col("filter_pass").all(),
+        n_batches=n_batches,
+        **{c: pl.col(c).sum() for c in COUNT_COLUMNS},
+    )
+    return _finish(summed)
+
+
+def _finish(sums: pl.LazyFrame) -> pl.LazyFrame:
+    """The ratios and the HWE p-value of summed counts, in SUMMARY_SCHEMA."""
     diploid = pl.struct(
         hom_ref=pl.col("n_hom_ref_diploid"), het=pl.col("n_het"), hom_alt=pl.col("n_hom_alt")
     )
     return (
-        rows.group_by("country", "variant_id")
-        .agg(
-            pl.col("chrom", "pos", "ref", "alt").first(),
-            filter_pass=pl.col("filter_pass").all(),
-            n_batches=n_batches,
-            **{c: pl.col(c).sum() for c in COUNT_COLUMNS},
-        )
-        .with_columns(
+        sums.with_columns(
             call_rate=_ratio("n_called", "n_expected"),
             AF=_ratio("AC", "AN"),
             **{f"AF_{k}": _ratio(f"AC_{k}", f"AN_{k}") for k in KARYOTYPES},

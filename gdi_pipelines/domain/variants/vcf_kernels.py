@@ -8,10 +8,9 @@ on disk, so a process pays numba's compilation once per machine, not per run.
 
 from __future__ import annotations
 
-import warnings
-
-import numba
 import numpy as np
+
+from gdi_pipelines.domain.compiled import compiled
 
 TAB, NEWLINE, RETURN = 9, 10, 13
 COLON, COMMA, SLASH, PIPE, DOT, MINUS, PLUS, ZERO, NINE = 58, 44, 47, 124, 46, 45, 43, 48, 57
@@ -22,17 +21,7 @@ MAX_INT32 = 2**31 - 1
 MAX_ALLELE = 32767  # GT is int16
 
 
-def _compiled(function):
-    """numba-compiled without the GIL, cached on disk where numba finds a writable place
-    (next to this file, else NUMBA_CACHE_DIR or the user's cache folder)."""
-    try:
-        return numba.njit(cache=True, nogil=True)(function)
-    except RuntimeError as err:  # no writable cache location: compiled once per process
-        warnings.warn(f"{function.__name__} compiled without a disk cache: {err}", stacklevel=2)
-        return numba.njit(nogil=True)(function)
-
-
-@_compiled
+@compiled
 def scan_lines(buf, starts, ends, columns, column_start):
     """For each line of `buf` (whole lines, the last one may lack its newline): `ends` (the
     newline, or a carriage return before it), `columns` (tab count + 1) and the start of its
@@ -62,7 +51,7 @@ def scan_lines(buf, starts, ends, columns, column_start):
     return n
 
 
-@_compiled
+@compiled
 def parse_samples(
     buf, sample_start, ends, format_id, codes, key_count, gt, gq, dp, ad, ad_count, ploidy
 ):

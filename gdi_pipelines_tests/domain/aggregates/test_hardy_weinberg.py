@@ -8,7 +8,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gdi_pipelines.domain.aggregates.hardy_weinberg import hwe_exact_p
+from gdi_pipelines.domain.aggregates.hardy_weinberg import _unique_triples, hwe_exact_p
 
 
 def wigginton(hom_ref: int, het: int, hom_alt: int) -> float:
@@ -56,3 +56,17 @@ def test_large_counts_use_a_window_and_stay_exact_in_the_tails() -> None:
     for value, row in zip(ours, rows, strict=True):
         assert math.isclose(value, wigginton(*row), rel_tol=1e-6, abs_tol=1e-300), row
     assert 0 < ours[3] < 0.01  # no het among 10 diploid genotypes at AF 0.5
+
+
+def test_packed_and_row_wise_unique_triples_agree() -> None:
+    rng = np.random.default_rng(7)
+    ngt = rng.integers(1, 50, 2000)
+    nrare = rng.integers(0, 50, 2000)
+    het = rng.integers(0, 25, 2000)
+    packed, inverse = _unique_triples(ngt, nrare, het)
+    rows, row_inverse = np.unique(np.stack([ngt, nrare, het], axis=1), axis=0, return_inverse=True)
+    assert np.array_equal(packed, rows) and np.array_equal(inverse, row_inverse.ravel())
+    # too wide to pack into one int64: the row-wise path, same answer
+    huge = ngt * 2**41
+    wide, wide_inverse = _unique_triples(huge, nrare, het)
+    assert np.array_equal(wide[wide_inverse], np.stack([huge, nrare, het], axis=1))
