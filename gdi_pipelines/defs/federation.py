@@ -27,7 +27,7 @@ from gdi_pipelines.defs.retries import retry_transient_storage
 from gdi_pipelines.domain.aggregates import gates
 from gdi_pipelines.domain.aggregates.disclosure import protect_cohort_cells
 from gdi_pipelines.domain.aggregates.exports import (
-    beacon_documents,
+    beacon_lines,
     write_beacon_jsonl,
     write_sites_vcf,
 )
@@ -212,7 +212,7 @@ def build_federation_defs() -> dg.Definitions:
             folder = Path(tmp)
             vcf = write_sites_vcf(pooled, folder / "gdi_sites.vcf.gz", "GRCh38", _lengths(settings))
             beacon = folder / "gdi_beacon_frequencies.jsonl.gz"
-            documents = beacon_documents(
+            lines = beacon_lines(
                 pooled,
                 config.source,
                 config.source_reference,
@@ -220,7 +220,7 @@ def build_federation_defs() -> dg.Definitions:
                 config.population,
                 str(version),
             )
-            write_beacon_jsonl(documents, beacon)
+            write_beacon_jsonl(lines, beacon)
             context.log.info(f"{EXPORTS}: {pooled.height} variants written for v{version}")
             check = gates.exports_match(pooled, vcf, beacon)
             yield check_result(check)

@@ -191,7 +191,7 @@ def no_cell_suppression(patch: pytest.MonkeyPatch, net: Network) -> Iterator[Non
 
 @contextmanager
 def beacon_document_lost(patch: pytest.MonkeyPatch, net: Network) -> Iterator[None]:
-    _on_result(patch, federation, "beacon_documents", lambda documents: list(documents)[:-1])
+    _on_result(patch, federation, "beacon_lines", lambda lines: lines[:-1])
     yield
 
 

@@ -14,18 +14,19 @@
 
 from __future__ import annotations
 
-import gzip
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 import polars as pl
 import pysam
+from isal import igzip
 
 from gdi_pipelines.domain.variants.contigs import CANONICAL_CONTIGS, REFSEQ_ACCESSIONS
 
 MITO_ACCESSION = "NC_012920.1"
+_LINES_PER_WRITE = 65_536
 _COUNTRY_COLUMN = re.compile(r"^AF_([A-Z]{2})$")
 POOLED_INFO = {
     "AC": ("A", "Integer", "Alternate allele count, all countries"),
@@ -62,25 +63,114 @@ def refseq_accession(chrom: str, build: str) -> str:
     return accessions[(chrom, build)]
 
 
-def _variant_type(ref: str, alt: str) -> str:
-    if len(ref) == len(alt):
-        return "SNP" if len(ref) == 1 else "MNP"
-    return "INDEL"
+def _number(column: str) -> pl.Expr:
+    """A JSON number (shortest round-trip form) or null."""
+    return pl.col(column).cast(pl.String).fill_null("null")
 
 
-def _frequency(population: str, row: Mapping, suffix: str = "") -> dict | None:
-    if row[f"AF{suffix}"] is None:
-        return None
-    entry = {
+def _json_object(fields: dict[str, pl.Expr | str]) -> pl.Expr:
+    """`{"key": value, ...}`: expressions are inserted as JSON text, strings as JSON strings."""
+    parts: list[pl.Expr] = []
+    for i, (key, value) in enumerate(fields.items()):
+        prefix = ("{" if i == 0 else ",") + json.dumps(key) + ":"
+        if isinstance(value, str):
+            parts.append(pl.lit(prefix + json.dumps(value)))
+        else:
+            parts += [pl.lit(prefix), value]
+    return pl.concat_str([*parts, pl.lit("}")])
+
+
+def _frequency(population: str, suffix: str = "") -> pl.Expr:
+    """The frequency object of one population, null where its AF is (withheld)."""
+    fields: dict[str, pl.Expr | str] = {
         "population": population,
-        "alleleFrequency": row[f"AF{suffix}"],
-        "alleleCount": row[f"AC{suffix}"],
-        "alleleNumber": row[f"AN{suffix}"],
-        "alleleCountHomozygous": row[f"nhomalt{suffix}"],
+        "alleleFrequency": _number(f"AF{suffix}"),
+        "alleleCount": _number(f"AC{suffix}"),
+        "alleleNumber": _number(f"AN{suffix}"),
+        "alleleCountHomozygous": _number(f"nhomalt{suffix}"),
     }
     if not suffix:
-        entry["alleleCountHemizygous"] = row["nhemi"]
-    return entry
+        fields["alleleCountHemizygous"] = _number("nhemi")
+    return pl.when(pl.col(f"AF{suffix}").is_not_null()).then(_json_object(fields))
+
+
+def beacon_lines(
+    pooled: pl.DataFrame,
+    source: str,
+    source_reference: str,
+    build: str = "GRCh38",
+    pooled_population: str = "GDI",
+    version: str | None = None,
+) -> pl.Series:
+    """One Beacon v2 genomicVariation-style document per variant, as JSON text, built by
+    polars column-wise (1M variants in about a second)."""
+    countries = countries_of(pooled)
+    accession = {c: refseq_accession(c, build) for c in pooled["chrom"].unique()}
+    texts = pooled.select(pl.col("variant_id", "ref", "alt").str.contains(r"[\x00-\x1f]").any())
+    if any(texts.row(0)):
+        raise ValueError("variant_id, ref or alt holds a control character: not VCF text")
+    frequencies = (
+        pl.concat_list(_frequency(pooled_population), *(_frequency(c, f"_{c}") for c in countries))
+        .list.drop_nulls()
+        .list.join(",")
+    )
+    population: dict[str, pl.Expr | str] = {"source": source, "sourceReference": source_reference}
+    if version is not None:
+        population["version"] = version
+    population["frequencies"] = pl.concat_str(pl.lit("["), frequencies, pl.lit("]"))
+    start = pl.col("pos") - 1
+    number = {"type": "Number"}
+    interval = {
+        "type": "SequenceInterval",
+        "start": _json_object({**number, "value": start.cast(pl.String)}),
+        "end": _json_object(
+            {**number, "value": (start + pl.col("ref").str.len_bytes()).cast(pl.String)}
+        ),
+    }
+    location = {
+        "type": "SequenceLocation",
+        "sequence_id": pl.concat_str(
+            pl.lit('"refseq:'), pl.col("chrom").replace_strict(accession), pl.lit('"')
+        ),
+        "interval": _json_object(interval),
+    }
+    same_length = pl.col("ref").str.len_bytes() == pl.col("alt").str.len_bytes()
+    variant_type = (
+        pl.when(same_length & (pl.col("ref").str.len_bytes() == 1))
+        .then(pl.lit('"SNP"'))
+        .when(same_length)
+        .then(pl.lit('"MNP"'))
+        .otherwise(pl.lit('"INDEL"'))
+    )
+    variation = {
+        "variantType": variant_type,
+        "referenceBases": _quoted("ref"),
+        "alternateBases": _quoted("alt"),
+        "location": _json_object(location),
+    }
+    in_populations = (
+        pl.when(frequencies == "")
+        .then(pl.lit("[]"))
+        .otherwise(pl.concat_str(pl.lit("["), _json_object(population), pl.lit("]")))
+    )
+    document = {
+        "variantInternalId": _quoted("variant_id"),
+        "variation": _json_object(variation),
+        "frequencyInPopulations": in_populations,
+    }
+    return pooled.select(_json_object(document).alias("document")).to_series()
+
+
+def _quoted(column: str) -> pl.Expr:
+    """A string column as JSON strings. VCF fields hold no control characters (checked):
+    only backslashes and quotes need escaping."""
+    return pl.concat_str(
+        pl.lit('"'),
+        pl.col(column)
+        .str.replace_all("\\", "\\\\", literal=True)
+        .str.replace_all('"', '\\"', literal=True),
+        pl.lit('"'),
+    )
 
 
 def beacon_documents(
@@ -91,50 +181,26 @@ def beacon_documents(
     pooled_population: str = "GDI",
     version: str | None = None,
 ) -> Iterator[dict]:
-    """One Beacon v2 genomicVariation-style document per variant."""
-    countries = countries_of(pooled)
-    for row in pooled.iter_rows(named=True):
-        start = row["pos"] - 1
-        frequencies = [_frequency(pooled_population, row)]
-        frequencies += [_frequency(c, row, f"_{c}") for c in countries]
-        population = {"source": source, "sourceReference": source_reference}
-        if version is not None:
-            population["version"] = version
-        population["frequencies"] = [f for f in frequencies if f is not None]
-        location = {
-            "type": "SequenceLocation",
-            "sequence_id": f"refseq:{refseq_accession(row['chrom'], build)}",
-            "interval": {
-                "type": "SequenceInterval",
-                "start": {"type": "Number", "value": start},
-                "end": {"type": "Number", "value": start + len(row["ref"])},
-            },
-        }
-        yield {
-            "variantInternalId": row["variant_id"],
-            "variation": {
-                "variantType": _variant_type(row["ref"], row["alt"]),
-                "referenceBases": row["ref"],
-                "alternateBases": row["alt"],
-                "location": location,
-            },
-            "frequencyInPopulations": [population] if population["frequencies"] else [],
-        }
+    """The documents of `beacon_lines`, parsed."""
+    lines = beacon_lines(pooled, source, source_reference, build, pooled_population, version)
+    return (json.loads(line) for line in lines)
 
 
-def write_beacon_jsonl(documents: Iterator[dict], path: str | Path) -> Path:
-    """One document per line; gzip-compressed when `path` ends in .gz."""
+def write_beacon_jsonl(lines: pl.Series | Iterable[str], path: str | Path) -> Path:
+    """One document (JSON text) per line; gzip-compressed when `path` ends in .gz."""
     path = Path(path)
-    with gzip.open(path, "wt") if path.suffix == ".gz" else path.open("w") as handle:
-        for document in documents:
-            handle.write(json.dumps(document, separators=(",", ":")) + "\n")
+    lines = lines if isinstance(lines, pl.Series) else pl.Series(list(lines), dtype=pl.String)
+    # ISA-L's gzip: ~6x faster than zlib's default level, about the same size on this text
+    with igzip.open(path, "wt") if path.suffix == ".gz" else path.open("w") as handle:
+        for start in range(0, len(lines), _LINES_PER_WRITE):
+            handle.write(lines.slice(start, _LINES_PER_WRITE).str.join("\n").item() + "\n")
     return path
 
 
-def _format(value) -> str:
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    return str(value)
+def _info_value(column: str, dtype: pl.DataType) -> pl.Expr:
+    """A figure as INFO text: floats to 6 significant digits, integers as they are."""
+    value = pl.col(column)
+    return (value.round_sig_figs(6) if dtype.is_float() else value).cast(pl.String)
 
 
 def _header(pooled: pl.DataFrame, build: str, lengths: Mapping[str, int] | None) -> list[str]:
@@ -175,12 +241,28 @@ def write_sites_vcf(
         "ref",
         "alt",
     )
+    info = pl.concat_str(
+        [pl.concat_str(pl.lit(f"{k}="), _info_value(k, pooled.schema[k])) for k in keys],
+        separator=";",
+        ignore_nulls=True,  # a null figure is left out, with its separator
+    )
+    lines = ordered.select(
+        pl.concat_str(
+            pl.col("chrom"),
+            pl.col("pos").cast(pl.String),
+            pl.lit("."),
+            pl.col("ref"),
+            pl.col("alt"),
+            pl.lit("."),
+            pl.when(pl.col("filter_pass")).then(pl.lit("PASS")).otherwise(pl.lit("NotPassAll")),
+            pl.when(info == "").then(pl.lit(".")).otherwise(info),
+            separator="\t",
+        )
+    ).to_series()
     with pysam.BGZFile(str(path), "wb") as handle:
         handle.write(("\n".join(_header(pooled, build, contig_lengths)) + "\n").encode())
-        for row in ordered.iter_rows(named=True):
-            info = ";".join(f"{k}={_format(row[k])}" for k in keys if row[k] is not None)
-            fields = [row["chrom"], str(row["pos"]), ".", row["ref"], row["alt"], "."]
-            fields += ["PASS" if row["filter_pass"] else "NotPassAll", info or "."]
-            handle.write(("\t".join(fields) + "\n").encode())
+        for start in range(0, len(lines), _LINES_PER_WRITE):
+            block = lines.slice(start, _LINES_PER_WRITE).str.join("\n").item() + "\n"
+            handle.write(block.encode())
     pysam.tabix_index(str(path), preset="vcf", force=True)
     return path

@@ -10,6 +10,7 @@ import pytest
 
 from gdi_pipelines.domain.aggregates.exports import (
     beacon_documents,
+    beacon_lines,
     write_beacon_jsonl,
     write_sites_vcf,
 )
@@ -57,7 +58,8 @@ def test_sites_vcf_is_accepted_by_bcftools_and_equals_the_pooled_figures(pooled,
 def test_beacon_documents_carry_pooled_and_published_country_frequencies(pooled, tmp_path):
     documents = list(beacon_documents(pooled, SOURCE, REFERENCE, build=BUILD))
     assert len(documents) == pooled.height
-    path = write_beacon_jsonl(iter(documents), tmp_path / "beacon.jsonl")
+    lines = beacon_lines(pooled, SOURCE, REFERENCE, build=BUILD)
+    path = write_beacon_jsonl(lines, tmp_path / "beacon.jsonl")
     assert [json.loads(line) for line in path.read_text().splitlines()] == documents
     for document, row in zip(documents, pooled.iter_rows(named=True), strict=True):
         assert document["variantInternalId"] == row["variant_id"]
@@ -80,7 +82,7 @@ def test_beacon_documents_carry_pooled_and_published_country_frequencies(pooled,
 
 def test_no_person_level_data_in_any_export(beagle_node: Node, pooled, tmp_path) -> None:
     vcf = write_sites_vcf(pooled, tmp_path / "p.vcf.gz", BUILD)
-    beacon = write_beacon_jsonl(beacon_documents(pooled, SOURCE, REFERENCE, BUILD), tmp_path / "b")
+    beacon = write_beacon_jsonl(beacon_lines(pooled, SOURCE, REFERENCE, BUILD), tmp_path / "b")
     texts = [bcftools("view", str(vcf)).stdout.decode(), beacon.read_text()]
     pseudonyms = set(beagle_node.harmonised.samples["sample"])
     for text in texts:
