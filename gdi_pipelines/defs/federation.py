@@ -27,6 +27,7 @@ from gdi_pipelines.defs.retries import retry_transient_storage
 from gdi_pipelines.domain.aggregates import gates
 from gdi_pipelines.domain.aggregates.disclosure import protect_cohort_cells
 from gdi_pipelines.domain.aggregates.exports import (
+    BLOCK_ROWS,
     beacon_lines,
     write_beacon_jsonl,
     write_sites_vcf,
@@ -212,15 +213,18 @@ def build_federation_defs() -> dg.Definitions:
             folder = Path(tmp)
             vcf = write_sites_vcf(pooled, folder / "gdi_sites.vcf.gz", "GRCh38", _lengths(settings))
             beacon = folder / "gdi_beacon_frequencies.jsonl.gz"
-            lines = beacon_lines(
-                pooled,
-                config.source,
-                config.source_reference,
-                "GRCh38",
-                config.population,
-                str(version),
+            blocks = (  # one block of documents in memory at a time
+                beacon_lines(
+                    part,
+                    config.source,
+                    config.source_reference,
+                    "GRCh38",
+                    config.population,
+                    str(version),
+                )
+                for part in pooled.iter_slices(BLOCK_ROWS)
             )
-            write_beacon_jsonl(lines, beacon)
+            write_beacon_jsonl(blocks, beacon)
             context.log.info(f"{EXPORTS}: {pooled.height} variants written for v{version}")
             check = gates.exports_match(pooled, vcf, beacon)
             yield check_result(check)

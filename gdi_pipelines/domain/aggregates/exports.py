@@ -26,7 +26,7 @@ from isal import igzip
 from gdi_pipelines.domain.variants.contigs import CANONICAL_CONTIGS, REFSEQ_ACCESSIONS
 
 MITO_ACCESSION = "NC_012920.1"
-_LINES_PER_WRITE = 65_536
+BLOCK_ROWS = 65_536  # variants formatted and written together
 _COUNTRY_COLUMN = re.compile(r"^AF_([A-Z]{2})$")
 POOLED_INFO = {
     "AC": ("A", "Integer", "Alternate allele count, all countries"),
@@ -186,14 +186,16 @@ def beacon_documents(
     return (json.loads(line) for line in lines)
 
 
-def write_beacon_jsonl(lines: pl.Series | Iterable[str], path: str | Path) -> Path:
-    """One document (JSON text) per line; gzip-compressed when `path` ends in .gz."""
+def write_beacon_jsonl(lines: pl.Series | Iterable[pl.Series], path: str | Path) -> Path:
+    """One document (JSON text) per line, from one block of lines or several (memory then
+    holds one block); gzip-compressed when `path` ends in .gz."""
     path = Path(path)
-    lines = lines if isinstance(lines, pl.Series) else pl.Series(list(lines), dtype=pl.String)
+    blocks = [lines] if isinstance(lines, pl.Series) else lines
     # ISA-L's gzip: ~6x faster than zlib's default level, about the same size on this text
     with igzip.open(path, "wt") if path.suffix == ".gz" else path.open("w") as handle:
-        for start in range(0, len(lines), _LINES_PER_WRITE):
-            handle.write(lines.slice(start, _LINES_PER_WRITE).str.join("\n").item() + "\n")
+        for block in blocks:
+            for start in range(0, len(block), BLOCK_ROWS):
+                handle.write(block.slice(start, BLOCK_ROWS).str.join("\n").item() + "\n")
     return path
 
 
@@ -246,23 +248,21 @@ def write_sites_vcf(
         separator=";",
         ignore_nulls=True,  # a null figure is left out, with its separator
     )
-    lines = ordered.select(
-        pl.concat_str(
-            pl.col("chrom"),
-            pl.col("pos").cast(pl.String),
-            pl.lit("."),
-            pl.col("ref"),
-            pl.col("alt"),
-            pl.lit("."),
-            pl.when(pl.col("filter_pass")).then(pl.lit("PASS")).otherwise(pl.lit("NotPassAll")),
-            pl.when(info == "").then(pl.lit(".")).otherwise(info),
-            separator="\t",
-        )
-    ).to_series()
+    line = pl.concat_str(
+        pl.col("chrom"),
+        pl.col("pos").cast(pl.String),
+        pl.lit("."),
+        pl.col("ref"),
+        pl.col("alt"),
+        pl.lit("."),
+        pl.when(pl.col("filter_pass")).then(pl.lit("PASS")).otherwise(pl.lit("NotPassAll")),
+        pl.when(info == "").then(pl.lit(".")).otherwise(info),
+        separator="\t",
+    )
     with pysam.BGZFile(str(path), "wb") as handle:
         handle.write(("\n".join(_header(pooled, build, contig_lengths)) + "\n").encode())
-        for start in range(0, len(lines), _LINES_PER_WRITE):
-            block = lines.slice(start, _LINES_PER_WRITE).str.join("\n").item() + "\n"
-            handle.write(block.encode())
+        for block in ordered.iter_slices(BLOCK_ROWS):
+            lines = block.select(line).to_series()
+            handle.write((lines.str.join("\n").item() + "\n").encode())
     pysam.tabix_index(str(path), preset="vcf", force=True)
     return path

@@ -239,7 +239,7 @@ def exports_match(pooled: pl.DataFrame, sites_vcf: Path, beacon_jsonl: Path) -> 
     """Read both exports back (pysam; polars' JSON reader) and compare them with the pooled
     rows."""
     expected = {
-        r["variant_id"]: r for r in pooled.select("variant_id", "AC", "AN").iter_rows(named=True)
+        vid: (ac, an) for vid, ac, an in pooled.select("variant_id", "AC", "AN").iter_rows()
     }
     failures, n_vcf = [], 0
     with pysam.VariantFile(str(sites_vcf)) as vcf:
@@ -248,7 +248,7 @@ def exports_match(pooled: pl.DataFrame, sites_vcf: Path, beacon_jsonl: Path) -> 
             key = f"{record.chrom}-{record.pos}-{record.ref}-{record.alts[0]}"
             row = expected.get(key)
             got = (record.info.get("AC", (None,))[0], record.info.get("AN"))
-            if row is None or got != (row["AC"], row["AN"]):
+            if row is None or got != row:
                 failures.append(f"{sites_vcf.name}: {key} AC/AN {got} differ from the table")
     n_docs = 0
     for first_line, docs in _beacon_pooled_counts(beacon_jsonl):
