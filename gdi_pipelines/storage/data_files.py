@@ -50,10 +50,7 @@ def write_data_file(
         frame.write_parquet(where.uri, **PARQUET_OPTIONS)
         size = os.path.getsize(where.uri)
     # the path as it is on disk; deltalake percent-encodes it for the log
-    on_disk = "/".join([*folders, path.rsplit("/", 1)[-1]])
-    return AddAction(
-        on_disk, size, partition_values, int(time.time() * 1000), True, file_stats(frame)
-    )
+    return AddAction(path, size, partition_values, int(time.time() * 1000), True, file_stats(frame))
 
 
 def file_stats(frame: pl.DataFrame) -> str:

@@ -151,9 +151,8 @@ class PartitionPublisher:
     def _commits_own_files(self, table: DeltaTable | None) -> bool:
         """Flat rows of one partition, into a table (if any) of the same schema and partition
         columns, are written by polars and committed; anything else by deltalake's writer."""
-        if not (_flat(self.schema) and self.partition) or set(self.partition) - set(
-            self.partition_by
-        ):
+        one_partition = bool(self.partition) and set(self.partition) <= set(self.partition_by)
+        if not (_flat(self.schema) and one_partition):
             return False
         if table is None:
             return True

@@ -52,16 +52,31 @@ def test_stats_are_exact_for_integers_and_count_nulls():
     assert (stats["minValues"], stats["maxValues"]) == ({"pos": 2}, {"pos": 5})
 
 
+def write_counting_reads(table: Location, frames: list[pl.DataFrame]):
+    """The actions of `write_partitioned`, and how many frames it had read by its first."""
+    pulled = []
+
+    def read():
+        for frame in frames:
+            pulled.append(frame)
+            yield frame
+
+    actions, frames_read_by_first = [], None
+    for action in write_partitioned(table, read(), {"batch_id": "b1"}, ["batch_id", "chrom"]):
+        frames_read_by_first = frames_read_by_first or len(pulled)
+        actions.append(action)
+    return actions, frames_read_by_first
+
+
 def test_files_split_by_partition_and_size(tmp_path: Path, monkeypatch):
     monkeypatch.setattr(data_files, "ROWS_PER_FILE", 4)
-    monkeypatch.setattr(data_files, "MAX_BUFFERED_ROWS", 6)
+    monkeypatch.setattr(data_files, "MAX_BUFFERED_ROWS", 100)
     frames = [
         pl.concat([calls("b1", "chr1", [1, 2, 3]), calls("b1", "chrX", [7])]),
         calls("b1", "chr1", [4, 5, 6]),
         calls("b1", "HLA-A*01:01", [9, 10]),
     ]
-    table = Location(str(tmp_path / "t"))
-    actions = list(write_partitioned(table, frames, {"batch_id": "b1"}, ["batch_id", "chrom"]))
+    actions, frames_read_by_first = write_counting_reads(Location(str(tmp_path / "t")), frames)
     rows = {}
     for action in actions:
         stats = json.loads(action.stats)
@@ -73,8 +88,22 @@ def test_files_split_by_partition_and_size(tmp_path: Path, monkeypatch):
         assert on_disk.height == stats["numRecords"]
     assert rows == {"chr1": 6, "chrX": 1, "HLA-A*01:01": 2}
     assert any(a.path.startswith("batch_id=b1/chrom=HLA-A%2A01%3A01/") for a in actions)
-    # chr1 reached the file size after the second frame: it did not wait for the end
-    assert actions[0].partition_values["chrom"] == "chr1"
+    # chr1 reached the file size with the second frame: written before the third was read
+    assert actions[0].partition_values["chrom"] == "chr1" and frames_read_by_first == 2
+
+
+def test_rows_held_across_partitions_are_bounded(tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(data_files, "ROWS_PER_FILE", 100)
+    monkeypatch.setattr(data_files, "MAX_BUFFERED_ROWS", 4)
+    frames = [
+        calls("b1", "chr1", [1, 2, 3]),
+        calls("b1", "chrX", [4, 5, 6]),
+        calls("b1", "chr2", [7]),
+    ]
+    actions, frames_read_by_first = write_counting_reads(Location(str(tmp_path / "t")), frames)
+    # 6 rows held after the second frame: the largest partition went before the third was read
+    assert frames_read_by_first == 2
+    assert sorted(a.partition_values["chrom"] for a in actions) == ["chr1", "chr2", "chrX"]
 
 
 def test_publish_replaces_one_batch_of_a_chrom_partitioned_table(tmp_path: Path):

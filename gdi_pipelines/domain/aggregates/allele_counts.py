@@ -57,16 +57,20 @@ _SAMPLE_SCHEMA = pl.Schema(
 
 
 def _with_karyotype(samples: pl.LazyFrame) -> pl.LazyFrame:
+    """SAMPLE_COLUMNS, typed; haploid_x_observed unknown counts as not observed."""
     if "karyotype" not in samples.collect_schema().names():
         samples = samples.with_columns(karyotype=pl.lit(None, dtype=pl.String))
-    return samples.select(SAMPLE_COLUMNS).cast(dict(_SAMPLE_SCHEMA))
+    return (
+        samples.select(SAMPLE_COLUMNS)
+        .cast(dict(_SAMPLE_SCHEMA))
+        .with_columns(pl.col("haploid_x_observed").fill_null(False))
+    )
 
 
 def _classes(samples: pl.DataFrame) -> pl.DataFrame:
     """The batch's sample classes (CLASS_COLUMNS), numbered, with their sample counts."""
     return (
-        samples.with_columns(pl.col("haploid_x_observed").fill_null(False))
-        .group_by(CLASS_COLUMNS)
+        samples.group_by(CLASS_COLUMNS)
         .agg(n=pl.len().cast(pl.Int64))
         .sort(CLASS_COLUMNS, nulls_last=True)
         .with_row_index("class")
@@ -74,18 +78,17 @@ def _classes(samples: pl.DataFrame) -> pl.DataFrame:
 
 
 def _implied(classes: pl.DataFrame) -> np.ndarray:
-    """int64 [region index (REGIONS order), class]: the ploidy a hom-ref call implies."""
-    implied = np.zeros((REGIONS.height, classes.height), dtype=np.int64)
-    for j, region in enumerate(REGIONS["region"]):
+    """int64 [region code, class]: the ploidy a hom-ref call implies."""
+    implied = np.zeros((int(REGIONS["region"].max()) + 1, classes.height), dtype=np.int64)
+    for region in REGIONS["region"]:
         in_region = classes.with_columns(region=pl.lit(region, pl.Int8))
-        implied[j] = in_region.select(implied_ploidy_expr()).to_series().to_numpy()
+        implied[region] = in_region.select(implied_ploidy_expr()).to_series().to_numpy()
     return implied
 
 
 def _sample_class(samples: pl.DataFrame, classes: pl.DataFrame) -> np.ndarray:
     """The class of each sample, in the order of `samples`."""
-    keyed = samples.with_columns(pl.col("haploid_x_observed").fill_null(False))
-    joined = keyed.join(
+    joined = samples.join(
         classes, on=CLASS_COLUMNS, how="left", nulls_equal=True, maintain_order="left"
     )
     return joined["class"].cast(pl.Int64).to_numpy()
@@ -119,9 +122,7 @@ def _counts(sites: pl.DataFrame, classes: pl.DataFrame, tally: np.ndarray) -> di
     """COUNT_COLUMNS per site: every sample hom-ref at its implied ploidy, corrected by the
     tallied calls of each class."""
     m = {name: tally[:, :, i] for i, name in enumerate(MEASURES)}
-    region_index = np.zeros(int(REGIONS["region"].max()) + 1, dtype=np.int64)
-    region_index[REGIONS["region"].to_numpy()] = np.arange(REGIONS.height)
-    implied = _implied(classes)[region_index[sites["region"].to_numpy()]]  # [site, class]
+    implied = _implied(classes)[sites["region"].to_numpy()]  # [site, class]
     n = classes["n"].to_numpy()  # samples per class
 
     def hom_ref_then_calls(each_sample: np.ndarray, listed: np.ndarray) -> np.ndarray:

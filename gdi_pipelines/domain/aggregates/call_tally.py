@@ -52,5 +52,10 @@ def warm_up() -> None:
     """Compile (or load from the disk cache) the loop for the types `allele_counts` passes."""
     one = np.zeros(1, dtype=np.int64)
     tally_calls(
-        one, one, np.zeros(1, np.int8), np.ones(1, np.int8), one, np.zeros((1, 1, 9), np.int64)
+        one,
+        one,
+        np.zeros(1, np.int8),
+        np.ones(1, np.int8),
+        one,
+        np.zeros((1, 1, len(MEASURES)), np.int64),
     )

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import polars as pl
@@ -103,7 +103,7 @@ def beacon_lines(
     version: str | None = None,
 ) -> pl.Series:
     """One Beacon v2 genomicVariation-style document per variant, as JSON text, built by
-    polars column-wise (1M variants in about a second)."""
+    polars column-wise (1M variants in ~4 s; per row in Python it took ~40 s)."""
     countries = countries_of(pooled)
     accession = {c: refseq_accession(c, build) for c in pooled["chrom"].unique()}
     texts = pooled.select(pl.col("variant_id", "ref", "alt").str.contains(r"[\x00-\x1f]").any())
@@ -171,19 +171,6 @@ def _quoted(column: str) -> pl.Expr:
         .str.replace_all('"', '\\"', literal=True),
         pl.lit('"'),
     )
-
-
-def beacon_documents(
-    pooled: pl.DataFrame,
-    source: str,
-    source_reference: str,
-    build: str = "GRCh38",
-    pooled_population: str = "GDI",
-    version: str | None = None,
-) -> Iterator[dict]:
-    """The documents of `beacon_lines`, parsed."""
-    lines = beacon_lines(pooled, source, source_reference, build, pooled_population, version)
-    return (json.loads(line) for line in lines)
 
 
 def write_beacon_jsonl(lines: pl.Series | Iterable[pl.Series], path: str | Path) -> Path:

@@ -9,7 +9,6 @@ import polars as pl
 import pytest
 
 from gdi_pipelines.domain.aggregates.exports import (
-    beacon_documents,
     beacon_lines,
     write_beacon_jsonl,
     write_sites_vcf,
@@ -56,9 +55,9 @@ def test_sites_vcf_is_accepted_by_bcftools_and_equals_the_pooled_figures(pooled,
 
 
 def test_beacon_documents_carry_pooled_and_published_country_frequencies(pooled, tmp_path):
-    documents = list(beacon_documents(pooled, SOURCE, REFERENCE, build=BUILD))
-    assert len(documents) == pooled.height
     lines = beacon_lines(pooled, SOURCE, REFERENCE, build=BUILD)
+    documents = [json.loads(line) for line in lines]
+    assert len(documents) == pooled.height
     path = write_beacon_jsonl(lines, tmp_path / "beacon.jsonl")
     assert [json.loads(line) for line in path.read_text().splitlines()] == documents
     for document, row in zip(documents, pooled.iter_rows(named=True), strict=True):

@@ -67,6 +67,6 @@ def test_packed_and_row_wise_unique_triples_agree() -> None:
     rows, row_inverse = np.unique(np.stack([ngt, nrare, het], axis=1), axis=0, return_inverse=True)
     assert np.array_equal(packed, rows) and np.array_equal(inverse, row_inverse.ravel())
     # too wide to pack into one int64: the row-wise path, same answer
-    huge = ngt * 2**41
+    huge = ngt * 2**55
     wide, wide_inverse = _unique_triples(huge, nrare, het)
     assert np.array_equal(wide[wide_inverse], np.stack([huge, nrare, het], axis=1))
