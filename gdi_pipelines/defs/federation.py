@@ -32,9 +32,14 @@ from gdi_pipelines.domain.aggregates.exports import (
     write_beacon_jsonl,
     write_sites_vcf,
 )
-from gdi_pipelines.domain.aggregates.federation import FederationConfig, pool_country_summaries
+from gdi_pipelines.domain.aggregates.federation import (
+    FederationConfig,
+    pool_country_summaries,
+    regions,
+)
 from gdi_pipelines.domain.aggregates.plots import af_country_vs_pooled_png
 from gdi_pipelines.domain.aggregates.variant_summaries import country_totals
+from gdi_pipelines.domain.quality import CheckOutcome
 from gdi_pipelines.storage.delta import TableRef
 from gdi_pipelines.storage.node_summaries import SummaryInput
 from gdi_pipelines.storage.objectstore import store_for
@@ -42,6 +47,7 @@ from gdi_pipelines.storage.publish import PartitionPublisher
 from gdi_pipelines.storage.reference_catalogue import load_catalogue
 
 AGGREGATES = "cross_country_aggregates"
+REGION_POSITIONS = 131_072  # positions pooled at once
 COHORT = "cohort_summary"
 EXPORTS = "network_exports"
 JOB = "federation_refresh"
@@ -125,31 +131,41 @@ def build_federation_defs() -> dg.Definitions:
         inputs = platform.node_summaries().read("country_variant_summaries")
         if not inputs:
             raise dg.Failure("no node has published country_variant_summaries yet")
-        totals = [country_totals(i.frame) for i in inputs]
         federation = FederationConfig(config.min_samples, config.k, config.faf_confidence)
-        pooled = pool_country_summaries(totals, federation)
-        countries = [i.country for i in inputs]
-        outcomes = [
-            gates.no_person_level_data(pooled),
-            gates.country_cells_protected(pooled, config.k),
-        ]
-        extra = {
-            "inputs": _lineage(inputs),
-            "countries": ", ".join(countries),
-            "variants": pooled.height,
-            "af_by_country": dg.MetadataValue.md(_af_by_country_markdown(pooled, countries)),
-        }
+        frames = [i.frame for i in inputs]
+        countries = pl.concat([f.select("country").unique() for f in frames]).collect()
+        countries = sorted(countries.get_column("country").unique())
+
+        def pool(on: pl.Expr) -> pl.DataFrame:
+            # filtered before summing: a filter on the sums would not reach the scan
+            totals = [country_totals(i.frame.filter(on)) for i in inputs]
+            return pool_country_summaries(totals, federation, countries)
+
+        def per_region():
+            """A region at a time, in row order: memory holds its variants only."""
+            for contig, start, end in regions(frames, REGION_POSITIONS):
+                on = (pl.col("chrom") == contig) & pl.col("pos").is_between(start, end, "left")
+                yield pool(on)
+
+        def outcomes(staged: pl.LazyFrame) -> list[CheckOutcome]:
+            return [
+                gates.no_person_level_data(staged),
+                gates.country_cells_protected(staged, config.k),
+            ]
+
         settings = platform.settings()
         docs = settings.federation.child("_docs", "gx", AGGREGATES)
-        extra.update(_af_plot(context, docs, pooled, countries))
-        yield from stage_gate_publish(
-            context,
-            _publisher(settings, AGGREGATES, pooled.schema, context.run_id),
-            pooled,
-            outcomes,
-            extra,
-            suite_docs=docs,
-        )
+        publisher = _publisher(settings, AGGREGATES, pool(pl.lit(False)).schema, context.run_id)
+        variants = publisher.stage(per_region())
+        frequencies = publisher.staged().select("AF", *(f"AF_{c}" for c in countries)).collect()
+        extra = {
+            "inputs": _lineage(inputs),
+            "countries": ", ".join(i.country for i in inputs),
+            "variants": variants,
+            "af_by_country": dg.MetadataValue.md(_af_by_country_markdown(frequencies, countries)),
+        }
+        extra.update(_af_plot(context, docs, frequencies, countries))
+        yield from stage_gate_publish(context, publisher, [], outcomes, extra, suite_docs=docs)
 
     @dg.asset(
         name=COHORT,

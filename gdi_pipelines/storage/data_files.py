@@ -21,7 +21,7 @@ from gdi_pipelines.config.locations import Location
 from gdi_pipelines.storage.objectstore import store_for
 
 ROW_GROUP_ROWS = 131_072  # readers stream a row group at a time: small groups, small peaks
-ROWS_PER_FILE = 1_048_576  # a published file's target size (rows)
+ROWS_PER_FILE = 524_288  # a published file's target size (rows): 4 row groups
 MAX_BUFFERED_ROWS = 2 * ROWS_PER_FILE  # rows held across partitions before the largest goes
 PARQUET_OPTIONS = {
     "compression": "zstd",

@@ -51,8 +51,9 @@ COUNTRY_INFO = {
 }
 
 
-def countries_of(pooled: pl.DataFrame) -> list[str]:
-    found = [m.group(1) for c in pooled.columns if (m := _COUNTRY_COLUMN.match(c))]
+def countries_of(pooled: pl.DataFrame | pl.LazyFrame) -> list[str]:
+    names = pooled.collect_schema().names()
+    found = [m.group(1) for c in names if (m := _COUNTRY_COLUMN.match(c))]
     return [c for c in found if c not in ("XX", "XY")]  # AF_XX / AF_XY are the sex split
 
 

@@ -140,38 +140,48 @@ def persons_counted(cells: pl.DataFrame, persons: pl.DataFrame) -> CheckOutcome:
 
 
 def no_person_level_data(
-    frame: pl.DataFrame, known_pseudonyms: set[str] = frozenset()
+    frame: pl.DataFrame | pl.LazyFrame, known_pseudonyms: set[str] = frozenset()
 ) -> CheckOutcome:
-    failures = [
-        f"column {c!r} is person-level" for c in frame.columns if c.lower() in PERSON_COLUMNS
-    ]
-    for column in frame.select(pl.col(pl.String)).columns:
-        values = frame[column].drop_nulls().unique().to_list()
-        hits = [v for v in values if PSEUDONYM_PATTERN.match(v) or v in known_pseudonyms]
+    """No person-level column, and no string value shaped like (or known as) a pseudonym; a
+    LazyFrame is read a column at a time."""
+    table = frame.lazy()
+    schema = table.collect_schema()
+    failures = [f"column {c!r} is person-level" for c in schema if c.lower() in PERSON_COLUMNS]
+    for column in [c for c, dtype in schema.items() if dtype == pl.String]:
+        values = table.select(pl.col(column).drop_nulls().unique()).collect().to_series()
+        hits = [v for v in values.to_list() if PSEUDONYM_PATTERN.match(v) or v in known_pseudonyms]
         failures += [f"column {column!r} holds sample pseudonym {v}" for v in hits[:5]]
-    return _check(NO_PERSON_DATA, failures, columns=len(frame.columns), rows=frame.height)
+    rows = table.select(pl.len()).collect().item()
+    return _check(NO_PERSON_DATA, failures, columns=len(schema), rows=rows)
 
 
-def country_cells_protected(pooled: pl.DataFrame, k: int) -> CheckOutcome:
-    failures, countries, n_small = [], countries_of(pooled), 0
+def country_cells_protected(pooled: pl.DataFrame | pl.LazyFrame, k: int) -> CheckOutcome:
+    table = pooled.lazy()
+    failures, countries = [], countries_of(table)
+    small_rows = []
     for country in countries:
         ac = pl.col(f"AC_{country}")
-        small = pooled.filter((ac >= 1) & (ac < k))
-        n_small += small.height
+        small = table.filter((ac >= 1) & (ac < k))
+        small_rows.append(small.select(pl.len()).collect().item())
         failures += [
             f"{r['variant_id']}: AC_{country} = {r[f'AC_{country}']} published (< {k})"
-            for r in small.head(5).iter_rows(named=True)
+            for r in small.head(5).collect().iter_rows(named=True)
         ]
     # the attacker's view: with >= 2 contributors, a single hidden one is the pooled AC minus
     # the published ones (a sole contributor withheld is not named by any column)
     published = [(pl.col(f"AN_{c}") > 0).fill_null(False).cast(pl.Int64) for c in countries]
     hidden = pl.col("n_countries") - pl.sum_horizontal(published) if published else pl.lit(0)
-    single = pooled.filter((hidden == 1) & (pl.col("n_countries") >= 2))
+    single = table.filter((hidden == 1) & (pl.col("n_countries") >= 2))
     failures += [
         f"{r['variant_id']}: one contributing country withheld, recoverable from the pool"
-        for r in single.head(5).iter_rows(named=True)
+        for r in single.head(5).collect().iter_rows(named=True)
     ]
-    figures = {"variants": pooled.height, "k": k, "small": n_small, "single": single.height}
+    figures = {
+        "variants": table.select(pl.len()).collect().item(),
+        "k": k,
+        "small": sum(small_rows),
+        "single": single.select(pl.len()).collect().item(),
+    }
     return _check(COUNTRY_CELLS, failures, **figures)
 
 

@@ -204,6 +204,15 @@ def sample_qc(
     x_counts = batch_variant_counts(x_rows, x_sites, samples, config.build, config.par_regions)
     x_batch, x_sample = chrx_heterozygosity(x_rows, x_counts, config.sex)
 
+    # each per-sample aggregate is computed on its own, one after the other: in one plan the
+    # engine ran them side by side, each with its own read buffers (100M genotypes: 2.1 GB)
+    parts = [
+        (_per_region_site_counts(sites, region), BATCH),
+        (_call_metrics(pass_rows("ref", "alt", "dosage", "ploidy", "chrom", "pos"), region), None),
+        (_singletons(pass_rows("variant_id", "dosage")), None),
+        (x_sample, None),
+        (x_batch, BATCH),
+    ]
     implied = {
         "implied_x": implied_ploidy_expr("_x"),
         "implied_y": implied_ploidy_expr("_y"),
@@ -215,17 +224,12 @@ def sample_qc(
         samples.with_columns(_x=pl.lit(X_NONPAR, pl.Int8), _y=pl.lit(Y_NONPAR, pl.Int8))
         .with_columns(**implied)
         .drop("_x", "_y")
-        .join(_per_region_site_counts(sites, region), on=BATCH, how="left")
-        .join(
-            _call_metrics(pass_rows("ref", "alt", "dosage", "ploidy", "chrom", "pos"), region),
-            on=[*BATCH, "sample"],
-            how="left",
-        )
-        .join(_singletons(pass_rows("variant_id", "dosage")), on=[*BATCH, "sample"], how="left")
-        .join(x_sample, on=[*BATCH, "sample"], how="left")
-        .join(x_batch, on=BATCH, how="left")
-        .with_columns(pl.col(c).fill_null(0) for c in counts)
-        .with_columns(pl.col("^n_.*_sites$").fill_null(0))
+    )
+    for part, keys in parts:
+        computed = part.collect(engine="streaming").lazy()
+        table = table.join(computed, on=keys or [*BATCH, "sample"], how="left")
+    table = table.with_columns(pl.col(c).fill_null(0) for c in counts).with_columns(
+        pl.col("^n_.*_sites$").fill_null(0)
     )
     n_callable = (
         pl.col("n_auto_sites")

@@ -52,6 +52,8 @@ def chrx_heterozygosity(
         .with_columns(p=p)
         .filter((pl.col("p") > thresholds.min_af) & (pl.col("p") < 1 - thresholds.min_af))
         .select(*BATCH, "variant_id", e=2 * pl.col("p") * (1 - pl.col("p")))
+        .collect()  # a few thousand sites: the join's build side, not the calls
+        .lazy()
     )
     per_batch = informative.group_by(BATCH).agg(e_het=pl.col("e").sum(), n_x_sites=pl.len())
     no_call = pl.col("dosage").is_null()

@@ -14,8 +14,10 @@ from scipy.stats import poisson
 
 from gdi_pipelines.domain.aggregates.federation import (
     FederationConfig,
+    contig_order,
     filtering_allele_frequency,
     pool_country_summaries,
+    regions,
 )
 from gdi_pipelines_tests.domain.aggregates.conftest import Node
 from gdi_pipelines_tests.domain.aggregates.test_variant_summaries import close, country_oracle
@@ -112,8 +114,44 @@ def test_a_variant_no_country_called_is_not_pooled(beagle_node: Node) -> None:
     assert (pooled["n_countries"] >= 1).all()
 
 
+def test_pools_of_regions_make_the_whole_pool(beagle_node: Node) -> None:
+    """cross_country_aggregates pools a region at a time: the pools, concatenated, are the
+    pool of all; a country without variants in a region still has its columns."""
+    summaries = beagle_node.summaries
+    by_country = [summaries.filter(pl.col("country") == c) for c in ("AA", "BB", "CC")]
+    whole = pool_country_summaries(by_country, CONFIG)
+    cut = regions([f.lazy() for f in by_country], positions_per_region=40)
+    positions = summaries["pos"].n_unique()
+    assert len(cut) == math.ceil(positions / 40) > 2
+    parts = [
+        pool_country_summaries(
+            [
+                f.filter((pl.col("chrom") == c) & pl.col("pos").is_between(lo, hi, "left"))
+                for f in by_country
+            ],
+            CONFIG,
+            ["AA", "BB", "CC"],
+        )
+        for c, lo, hi in cut
+    ]
+    assert pl.concat(parts).equals(whole)
+    only_aa = pool_country_summaries(by_country[:1], CONFIG, ["AA", "BB", "CC"])
+    assert only_aa.columns == whole.columns
+    assert only_aa.select(pl.col("AC_BB", "AC_CC").null_count().sum()).row(0) == (
+        only_aa.height,
+        only_aa.height,
+    )
+
+
+def test_contig_order_puts_canonical_contigs_first() -> None:
+    shuffled = ["chrUn_b", "chrX", "chr10", "chrM", "chr2", "chrUn_a", "chr1", "chrY"]
+    expected = ["chr1", "chr2", "chr10", "chrX", "chrY", "chrM", "chrUn_a", "chrUn_b"]
+    assert contig_order(shuffled) == expected
+
+
 def test_only_country_summaries_are_accepted(beagle_node: Node) -> None:
-    assert list(inspect.signature(pool_country_summaries).parameters) == ["summaries", "config"]
+    parameters = ["summaries", "config", "countries"]  # countries: codes naming columns
+    assert list(inspect.signature(pool_country_summaries).parameters) == parameters
     summaries = beagle_node.summaries
     h = beagle_node.harmonised
     attempts = [
