@@ -27,8 +27,8 @@ from gdi_pipelines.defs.retries import retry_transient_storage
 from gdi_pipelines.domain.aggregates import gates
 from gdi_pipelines.domain.aggregates.disclosure import protect_cohort_cells
 from gdi_pipelines.domain.aggregates.exports import (
-    BLOCK_ROWS,
     beacon_lines,
+    ordered_blocks,
     write_beacon_jsonl,
     write_sites_vcf,
 )
@@ -223,7 +223,7 @@ def build_federation_defs() -> dg.Definitions:
         version = table.version()
         if version is None:
             raise dg.Failure(f"{AGGREGATES} has not been published yet")
-        pooled = table.read(version)
+        pooled = table.scan(version)  # read a region at a time
         target = settings.federation.child("exports", f"v{version:06d}")
         with tempfile.TemporaryDirectory(prefix="gdi-exports-") as tmp:
             folder = Path(tmp)
@@ -238,10 +238,11 @@ def build_federation_defs() -> dg.Definitions:
                     config.population,
                     str(version),
                 )
-                for part in pooled.iter_slices(BLOCK_ROWS)
+                for part in ordered_blocks(pooled)
             )
             write_beacon_jsonl(blocks, beacon)
-            context.log.info(f"{EXPORTS}: {pooled.height} variants written for v{version}")
+            variants = pooled.select(pl.len()).collect().item()
+            context.log.info(f"{EXPORTS}: {variants} variants written for v{version}")
             check = gates.exports_match(pooled, vcf, beacon)
             yield check_result(check)
             store = store_for(target)
@@ -264,7 +265,7 @@ def build_federation_defs() -> dg.Definitions:
             metadata={
                 "exports_uri": dg.MetadataValue.path(target.uri),
                 "aggregates_version": version,
-                "variants": pooled.height,
+                "variants": variants,
             }
         )
 

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 import polars as pl
 import pysam
 from isal import igzip
 
+from gdi_pipelines.domain.aggregates.federation import regions
 from gdi_pipelines.domain.variants.contigs import CANONICAL_CONTIGS, REFSEQ_ACCESSIONS
 
 MITO_ACCESSION = "NC_012920.1"
@@ -193,11 +194,13 @@ def _info_value(column: str, dtype: pl.DataType) -> pl.Expr:
     return (value.round_sig_figs(6) if dtype.is_float() else value).cast(pl.String)
 
 
-def _header(pooled: pl.DataFrame, build: str, lengths: Mapping[str, int] | None) -> list[str]:
+def _header(
+    pooled: pl.DataFrame | pl.LazyFrame, build: str, lengths: Mapping[str, int] | None
+) -> list[str]:
     lines = ["##fileformat=VCFv4.2", "##source=gdi-pipelines federation", f"##reference={build}"]
     lines.append('##FILTER=<ID=PASS,Description="All filters passed in every country">')
     lines.append('##FILTER=<ID=NotPassAll,Description="Failed a filter in some country">')
-    present = set(pooled["chrom"].unique())
+    present = set(pooled.lazy().select(pl.col("chrom").unique()).collect().to_series())
     for contig in (c for c in CANONICAL_CONTIGS if c in present):
         length = (lengths or {}).get(contig)
         lines.append(f"##contig=<ID={contig}" + (f",length={length}>" if length else ">"))
@@ -214,25 +217,31 @@ def _header(pooled: pl.DataFrame, build: str, lengths: Mapping[str, int] | None)
     return lines
 
 
+def ordered_blocks(
+    pooled: pl.DataFrame | pl.LazyFrame, positions: int = BLOCK_ROWS
+) -> Iterator[pl.DataFrame]:
+    """The pooled rows a region of about `positions` positions at a time, in VCF order
+    (contigs as `contig_order`, then pos, ref, alt): memory holds one block, not the table."""
+    table = pooled.lazy()
+    for contig, start, end in regions([table], positions):
+        on = (pl.col("chrom") == contig) & pl.col("pos").is_between(start, end, "left")
+        yield table.filter(on).sort("pos", "ref", "alt").collect()
+
+
 def write_sites_vcf(
-    pooled: pl.DataFrame,
+    pooled: pl.DataFrame | pl.LazyFrame,
     path: str | Path,
     build: str = "GRCh38",
     contig_lengths: Mapping[str, int] | None = None,
 ) -> Path:
-    """Bgzipped sites-only VCF at `path` (…vcf.gz) plus its .tbi; returns `path`."""
+    """Bgzipped sites-only VCF at `path` (…vcf.gz) plus its .tbi, written a block at a time
+    (a LazyFrame is read that way too); returns `path`."""
     path = Path(path)
+    schema = pooled.collect_schema()
     keys = list(POOLED_INFO)
     keys += [f"{f}_{c}" for c in countries_of(pooled) for f in COUNTRY_INFO]
-    rank = {c: i for i, c in enumerate(CANONICAL_CONTIGS)}
-    ordered = pooled.sort(
-        pl.col("chrom").replace_strict(rank, default=len(rank), return_dtype=pl.Int32),
-        "pos",
-        "ref",
-        "alt",
-    )
     info = pl.concat_str(
-        [pl.concat_str(pl.lit(f"{k}="), _info_value(k, pooled.schema[k])) for k in keys],
+        [pl.concat_str(pl.lit(f"{k}="), _info_value(k, schema[k])) for k in keys],
         separator=";",
         ignore_nulls=True,  # a null figure is left out, with its separator
     )
@@ -249,7 +258,7 @@ def write_sites_vcf(
     )
     with pysam.BGZFile(str(path), "wb") as handle:
         handle.write(("\n".join(_header(pooled, build, contig_lengths)) + "\n").encode())
-        for block in ordered.iter_slices(BLOCK_ROWS):
+        for block in ordered_blocks(pooled):
             lines = block.select(line).to_series()
             handle.write((lines.str.join("\n").item() + "\n").encode())
     pysam.tabix_index(str(path), preset="vcf", force=True)

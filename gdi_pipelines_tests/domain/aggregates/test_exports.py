@@ -3,6 +3,7 @@ documents carry the pooled and the published country frequencies, nothing person
 
 from __future__ import annotations
 
+import gzip
 import json
 
 import polars as pl
@@ -10,10 +11,12 @@ import pytest
 
 from gdi_pipelines.domain.aggregates.exports import (
     beacon_lines,
+    ordered_blocks,
     write_beacon_jsonl,
     write_sites_vcf,
 )
 from gdi_pipelines.domain.aggregates.federation import pool_country_summaries
+from gdi_pipelines.domain.aggregates.gates import exports_match
 from gdi_pipelines_tests.domain.aggregates.conftest import BUILD, Node
 from gdi_pipelines_tests.domain.aggregates.test_federation import CONFIG
 from gdi_pipelines_tests.domain.variants.variants_oracles import bcftools
@@ -92,3 +95,43 @@ def test_no_person_level_data_in_any_export(beagle_node: Node, pooled, tmp_path)
             else True
         )
     assert '"sample' not in texts[1] and "genotype" not in texts[1].lower()
+
+
+def _exports(pooled: pl.DataFrame, folder) -> tuple:
+    vcf = write_sites_vcf(pooled, folder / "pooled.vcf.gz", BUILD, {"chr22": 51_304_566})
+    beacon = folder / "beacon.jsonl.gz"
+    write_beacon_jsonl(beacon_lines(pooled, "gdi", "ref", BUILD, "all", "1"), beacon)
+    return vcf, beacon
+
+
+def test_exports_match_reads_the_sites_vcf_back(pooled, tmp_path):
+    vcf, beacon = _exports(pooled, tmp_path)
+    good = exports_match(pooled, vcf, beacon)
+    assert good.passed and good.figures["vcf_records"] == pooled.height
+
+    third = pooled["variant_id"][2]
+    wrong_an = pooled.with_columns(
+        AN=pl.when(pl.col("variant_id") == third).then(pl.col("AN") + 2).otherwise("AN")
+    )
+    check = exports_match(wrong_an, vcf, beacon)
+    with gzip.open(vcf, "rt") as text:
+        header_lines = sum(1 for line in text if line.startswith("#"))
+    assert not check.passed
+    assert check.failures[0].startswith(f"pooled.vcf.gz line {header_lines + 3}: {third} AC/AN")
+
+    fewer = pooled.filter(pl.col("variant_id") != third)  # the files hold one variant more
+    vcf_more, beacon_more = _exports(pooled, tmp_path)
+    extra = exports_match(fewer, vcf_more, beacon_more)
+    assert not extra.passed
+    assert any(f"{third} AC/AN" in f for f in extra.failures)
+    assert f"pooled.vcf.gz: {pooled.height} records for {fewer.height} variants" in extra.failures
+
+
+def test_exports_read_the_table_a_region_at_a_time(pooled, tmp_path):
+    blocks = list(ordered_blocks(pooled.sample(fraction=1.0, shuffle=True, seed=5).lazy(), 7))
+    assert len(blocks) > 2 and max(b.height for b in blocks) < pooled.height
+    assert pl.concat(blocks).equals(pooled)  # in the pooled (VCF) order again
+    from_frame = write_sites_vcf(pooled, tmp_path / "frame.vcf.gz", BUILD)
+    from_scan = write_sites_vcf(pooled.lazy(), tmp_path / "scan.vcf.gz", BUILD)
+    with gzip.open(from_frame, "rb") as frame, gzip.open(from_scan, "rb") as scan:
+        assert frame.read() == scan.read()
