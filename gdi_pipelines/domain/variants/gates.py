@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 from gdi_pipelines.domain.duplicate_keys import duplicated_keys
@@ -23,6 +24,7 @@ CHECKS = (
     (NO_CALLS, Severity.WARN, "no sample has a no-call rate above the threshold"),
 )
 MAX_LISTED = 50
+REF_WINDOW = 1 << 20  # reference bases fetched at once
 
 
 def _outcome(name: str, failures: list[str], **figures) -> CheckOutcome:
@@ -35,16 +37,45 @@ def ref_matches(
     """Each distinct (chrom, pos, ref) in `columns` checked against `genome` (1-based pos)."""
     chrom, pos, ref = columns
     sites = calls.select(chrom, pos, ref).unique().sort(chrom, pos).collect(engine="streaming")
-    bad = []
-    for contig, position, allele in sites.iter_rows():
+    bad: list[str] = []
+    for (contig,), at in sites.partition_by(chrom, as_dict=True, maintain_order=True).items():
         canonical = canonical_contig(contig, genome.build)
         if canonical is None or not genome.has_contig(canonical):
-            bad.append(f"{label} {contig}:{position}: contig not in the reference")
+            at_pos = at.get_column(pos).to_list()
+            bad += [f"{label} {contig}:{p}: contig not in the reference" for p in at_pos]
             continue
-        expected = genome.fetch(canonical, position - 1, position - 1 + len(allele))
-        if expected != allele.upper():
+        for position, allele in _mismatched(at.select(pos, ref), genome, canonical):
+            expected = genome.fetch(canonical, position - 1, position - 1 + len(allele))
             bad.append(f"{label} {contig}:{position} REF {allele} but the reference has {expected}")
     return _outcome(REF_MATCHES, bad[:MAX_LISTED], sites_checked=sites.height, mismatches=len(bad))
+
+
+def _mismatched(sites: pl.DataFrame, genome: ReferenceGenome, contig: str):
+    """(pos, ref) of the sites (one contig, sorted by pos) whose REF differs from the genome,
+    a window of REF_WINDOW bases at a time: single bases compared as arrays, longer REFs
+    sliced from the window."""
+    positions = sites.get_column(sites.columns[0]).to_numpy()
+    alleles = sites.get_column(sites.columns[1]).to_list()
+    upper = [a.upper() for a in alleles]
+    first = np.array([ord(a[0]) if len(a) == 1 else -1 for a in upper], dtype=np.int64)
+    windows = (positions - 1) // REF_WINDOW
+    cuts = np.flatnonzero(np.diff(windows)) + 1
+    bad: list[int] = []
+    for lo, hi in zip([0, *cuts], [*cuts, len(positions)], strict=True):
+        start = int(windows[lo]) * REF_WINDOW
+        longest = max(len(a) for a in upper[lo:hi])
+        codes = genome.fetch_codes(contig, start, start + REF_WINDOW + longest)
+        offsets = positions[lo:hi] - 1 - start
+        single = first[lo:hi] >= 0
+        inside = offsets < len(codes)
+        got = np.full(hi - lo, -2, dtype=np.int64)  # past the contig's end: no base
+        got[inside] = codes[offsets[inside]]
+        bad += (np.flatnonzero(single & (got != first[lo:hi])) + lo).tolist()
+        for i in (np.flatnonzero(~single) + lo).tolist():
+            offset = offsets[i - lo]
+            if codes[offset : offset + len(upper[i])].tobytes() != upper[i].encode():
+                bad.append(i)
+    return [(int(positions[i]), alleles[i]) for i in sorted(bad)]
 
 
 def unique_per_sample(calls: pl.LazyFrame, rows_per_pass: int = 2_000_000) -> CheckOutcome:
