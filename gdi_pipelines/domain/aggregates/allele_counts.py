@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import polars as pl
 
-from gdi_pipelines.domain.aggregates.call_tally import MEASURES, tally_calls
+from gdi_pipelines.domain.aggregates.call_tally import MEASURES, tallier
 from gdi_pipelines.domain.aggregates.ploidy import REGIONS, implied_ploidy_expr, region_expr
 from gdi_pipelines.domain.variants.genotype_qc import PAR_REGIONS
 
@@ -111,6 +111,7 @@ def _tally(
         dosage=pl.col("dosage").fill_null(-1).cast(pl.Int8),
         ploidy=pl.col("ploidy").fill_null(0).cast(pl.Int8),
     ).drop_nulls(["site", "sample"])
+    tally_calls = tallier(len(sites) * samples.height)
     for chunk in codes.collect_batches():
         site, sample = (chunk[c].cast(pl.Int64).to_numpy() for c in ("site", "sample"))
         columns = (site, sample, chunk["dosage"].to_numpy(), chunk["ploidy"].to_numpy())

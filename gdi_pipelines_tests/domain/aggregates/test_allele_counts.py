@@ -7,13 +7,16 @@ import numpy as np
 import polars as pl
 import pytest
 
+from gdi_pipelines.domain.aggregates import call_tally
 from gdi_pipelines.domain.aggregates.allele_counts import batch_variant_counts
-from gdi_pipelines.domain.aggregates.call_tally import MEASURES, tally_calls
+from gdi_pipelines.domain.aggregates.call_tally import MEASURES
 
 PARS = {"GRCh38": {"chrX": [(10_001, 2_781_479)], "chrY": [(10_001, 2_781_479)]}}
 
 
-def test_tally_counts_each_measure_per_site_and_class():
+@pytest.mark.parametrize("compiled", [False, True], ids=["numpy", "compiled"])
+def test_tally_counts_each_measure_per_site_and_class(compiled: bool):
+    tally_calls = call_tally.compiled_tally() if compiled else call_tally.tally_with_numpy
     site = np.array([0, 0, 0, 1, 1, 1], dtype=np.int64)
     sample = np.array([0, 1, 2, 0, 1, 2], dtype=np.int64)
     dosage = np.array([1, 2, -1, 1, 0, 0], dtype=np.int8)
@@ -124,3 +127,26 @@ def test_a_sample_listed_twice_in_a_batch_is_refused():
     sites = _sites([("chr1", 100)])
     with pytest.raises(ValueError, match="samples listed twice in one batch: s1"):
         batch_variant_counts(_calls([("s1", "chr1-100-A-G", 1, 2)]), sites, samples)
+
+
+def test_numpy_and_compiled_tallies_agree():
+    rng = np.random.default_rng(7)
+    n, sites, samples, classes = 50_000, 300, 40, 3
+    site = rng.integers(0, sites, n)
+    sample = rng.integers(0, samples, n)
+    dosage = rng.integers(-1, 3, n).astype(np.int8)  # -1: no-call
+    ploidy = rng.integers(0, 3, n).astype(np.int8)
+    sample_class = rng.integers(0, classes, samples)
+    tallies = []
+    for tally_calls in (call_tally.tally_with_numpy, call_tally.compiled_tally()):
+        tally = np.zeros((sites, classes, len(call_tally.MEASURES)), dtype=np.int64)
+        for part in np.array_split(np.arange(n), 3):  # batch after batch, as allele_counts
+            tally_calls(site[part], sample[part], dosage[part], ploidy[part], sample_class, tally)
+        tallies.append(tally)
+    assert np.array_equal(*tallies)
+    ac = tallies[0][:, :, call_tally.AC].sum()
+    assert ac == dosage[dosage > 0].astype(np.int64).sum() > 0
+    assert call_tally.tallier(call_tally.SMALL_GENOTYPES) is call_tally.compiled_tally()
+    assert call_tally.tallier(10) is call_tally.compiled_tally()  # loaded: it stays in use
+    call_tally.compiled_tally.cache_clear()
+    assert call_tally.tallier(10) is call_tally.tally_with_numpy
