@@ -138,7 +138,7 @@ def build_federation_defs() -> dg.Definitions:
 
         def pool(on: pl.Expr) -> pl.DataFrame:
             # filtered before summing: a filter on the sums would not reach the scan
-            totals = [country_totals(i.frame.filter(on)) for i in inputs]
+            totals = [country_totals(f.filter(on)) for f in frames]
             return pool_country_summaries(totals, federation, countries)
 
         def per_region():
