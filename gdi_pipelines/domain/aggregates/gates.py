@@ -269,19 +269,31 @@ def _vcf_counts(path: Path):
                 )
 
 
+def _table_counts(table: pl.DataFrame, ids: pl.Series) -> pl.DataFrame:
+    """AC_table, AN_table and in_table for `ids`, found by binary search in `table` (variant_id,
+    AC, AN sorted by variant_id): a join per block would hash the whole table for each block."""
+    if table.height == 0:
+        empty = pl.Series([None] * len(ids), dtype=pl.Int64)
+        return pl.DataFrame({"AC_table": empty, "AN_table": empty, "in_table": [False] * len(ids)})
+    at = table["variant_id"].search_sorted(ids).clip(0, table.height - 1)
+    rows = table.select(AC_table="AC", AN_table="AN")[at]
+    hit = table["variant_id"].gather(at) == ids
+    return rows.with_columns(in_table=hit).with_columns(
+        pl.when("in_table").then(pl.col("AC_table", "AN_table"))
+    )
+
+
 def exports_match(
     pooled: pl.DataFrame | pl.LazyFrame, sites_vcf: Path, beacon_jsonl: Path
 ) -> CheckOutcome:
     """Read both exports back (polars, a block at a time) and compare them with the pooled
     rows (of which only variant_id, AC and AN are held)."""
-    table = pooled.lazy().select("variant_id", "AC", "AN", in_table=pl.lit(True)).collect()
+    table = pooled.lazy().select("variant_id", "AC", "AN").sort("variant_id").collect()
     failures, n_vcf = [], 0
     for block in _vcf_counts(sites_vcf):
-        found = block.join(
-            table, on="variant_id", how="left", maintain_order="left", suffix="_table"
-        )
+        found = pl.concat([block, _table_counts(table, block["variant_id"])], how="horizontal")
         wrong = found.filter(
-            pl.col("in_table").is_null()
+            ~pl.col("in_table")
             | pl.col("AC").ne_missing(pl.col("AC_table"))
             | pl.col("AN").ne_missing(pl.col("AN_table"))
         )
@@ -292,13 +304,16 @@ def exports_match(
         ]
         n_vcf += block.height
     n_docs = 0
-    table_ac = table.select("variant_id", "AC", "in_table")
     for first_line, docs in _beacon_pooled_counts(beacon_jsonl):
-        found = docs.with_row_index("line", offset=first_line).join(
-            table_ac, on="variant_id", how="left", maintain_order="left"
+        found = pl.concat(
+            [
+                docs.with_row_index("line", offset=first_line),
+                _table_counts(table, docs["variant_id"]),
+            ],
+            how="horizontal",
         )
         wrong = found.filter(
-            pl.col("in_table").is_null() | pl.col("AC").ne_missing(pl.col("pooled_ac"))
+            ~pl.col("in_table") | pl.col("AC_table").ne_missing(pl.col("pooled_ac"))
         )
         failures += [
             f"{beacon_jsonl.name} line {r['line']}: AC {r['pooled_ac']} differs"
