@@ -155,32 +155,28 @@ def no_person_level_data(
 
 
 def country_cells_protected(pooled: pl.DataFrame | pl.LazyFrame, k: int) -> CheckOutcome:
-    table = pooled.lazy()
-    failures, countries = [], countries_of(table)
-    small_rows = []
+    countries = countries_of(pooled)
+    figures = [f"{f}_{c}" for c in countries for f in ("AC", "AN")]
+    pooled = pooled.lazy().select("variant_id", "n_countries", *figures).collect()
+    failures, n_small = [], 0
     for country in countries:
         ac = pl.col(f"AC_{country}")
-        small = table.filter((ac >= 1) & (ac < k))
-        small_rows.append(small.select(pl.len()).collect().item())
+        small = pooled.filter((ac >= 1) & (ac < k))
+        n_small += small.height
         failures += [
             f"{r['variant_id']}: AC_{country} = {r[f'AC_{country}']} published (< {k})"
-            for r in small.head(5).collect().iter_rows(named=True)
+            for r in small.head(5).iter_rows(named=True)
         ]
     # the attacker's view: with >= 2 contributors, a single hidden one is the pooled AC minus
     # the published ones (a sole contributor withheld is not named by any column)
     published = [(pl.col(f"AN_{c}") > 0).fill_null(False).cast(pl.Int64) for c in countries]
     hidden = pl.col("n_countries") - pl.sum_horizontal(published) if published else pl.lit(0)
-    single = table.filter((hidden == 1) & (pl.col("n_countries") >= 2))
+    single = pooled.filter((hidden == 1) & (pl.col("n_countries") >= 2))
     failures += [
         f"{r['variant_id']}: one contributing country withheld, recoverable from the pool"
-        for r in single.head(5).collect().iter_rows(named=True)
+        for r in single.head(5).iter_rows(named=True)
     ]
-    figures = {
-        "variants": table.select(pl.len()).collect().item(),
-        "k": k,
-        "small": sum(small_rows),
-        "single": single.select(pl.len()).collect().item(),
-    }
+    figures = {"variants": pooled.height, "k": k, "small": n_small, "single": single.height}
     return _check(COUNTRY_CELLS, failures, **figures)
 
 
@@ -224,63 +220,69 @@ _BEACON_SCHEMA = {
 }
 
 
-def _beacon_pooled_counts(path: Path):
-    """(first line number, frame of variant_id and pooled_ac) per block of documents, parsed
-    by polars' JSON reader (a document that is not JSON fails the read)."""
+def _line_blocks(path: Path):
+    """(first line number, lines) per block of about _READ_BLOCK_BYTES of a text file, gzip
+    (BGZF included) when its name ends in .gz."""
     opener = igzip.open if path.suffix == ".gz" else open
     first = 1
     with opener(path, "rb") as handle:
         while lines := handle.readlines(_READ_BLOCK_BYTES):
-            docs = pl.read_ndjson(io.BytesIO(b"".join(lines)), schema=_BEACON_SCHEMA)
-            pooled_population = pl.col("frequencyInPopulations").list.first()
-            yield (
-                first,
-                docs.select(
-                    variant_id=pl.col("variantInternalId"),
-                    pooled_ac=pooled_population.struct.field("frequencies")
-                    .list.first()
-                    .struct.field("alleleCount"),
-                ),
-            )
+            yield first, lines
             first += len(lines)
 
 
+def _beacon_pooled_counts(path: Path):
+    """(first line number, frame of variant_id and pooled_ac) per block of documents, parsed
+    by polars' JSON reader (a document that is not JSON fails the read)."""
+    pooled_population = pl.col("frequencyInPopulations").list.first()
+    pooled_ac = pooled_population.struct.field("frequencies").list.first()
+    for first, lines in _line_blocks(path):
+        docs = pl.read_ndjson(io.BytesIO(b"".join(lines)), schema=_BEACON_SCHEMA)
+        yield (
+            first,
+            docs.select(
+                variant_id=pl.col("variantInternalId"),
+                pooled_ac=pooled_ac.struct.field("alleleCount"),
+            ),
+        )
+
+
 def _vcf_counts(path: Path):
-    """(first line number, frame of variant_id, AC, AN) per block of the sites VCF's records,
-    parsed by polars (htslib has read every record when it indexed the file)."""
+    """Frames of line_no, variant_id, AC, AN per block of the sites VCF's records, parsed by
+    polars (htslib has read every record when it indexed the file)."""
     fields = pl.col("line").str.split_exact("\t", 7)
     info = fields.struct.field("field_7")
-    line = 0
-    with igzip.open(path, "rb") as handle:  # BGZF is gzip
-        while lines := handle.readlines(_READ_BLOCK_BYTES):
-            first, line = line + 1, line + len(lines)
-            records = pl.DataFrame({"line": [x.decode() for x in lines]}).with_row_index(
-                "line_no", offset=first
+    for first, lines in _line_blocks(path):
+        records = pl.DataFrame({"line": [x.decode() for x in lines]}).with_row_index(
+            "line_no", offset=first
+        )
+        records = records.filter(~pl.col("line").str.starts_with("#"))
+        if records.height:
+            yield records.select(
+                "line_no",
+                variant_id=pl.concat_str(
+                    [fields.struct.field(f"field_{i}") for i in (0, 1, 3, 4)], separator="-"
+                ),
+                AC=info.str.extract(r"(?:^|;)AC=(\d+)(?:;|$)").cast(pl.Int64, strict=False),
+                AN=info.str.extract(r"(?:^|;)AN=(\d+)(?:;|$)").cast(pl.Int64, strict=False),
             )
-            records = records.filter(~pl.col("line").str.starts_with("#"))
-            if records.height:
-                yield records.select(
-                    "line_no",
-                    variant_id=pl.concat_str(
-                        [fields.struct.field(f"field_{i}") for i in (0, 1, 3, 4)], separator="-"
-                    ),
-                    AC=info.str.extract(r"(?:^|;)AC=(\d+)(?:;|$)").cast(pl.Int64, strict=False),
-                    AN=info.str.extract(r"(?:^|;)AN=(\d+)(?:;|$)").cast(pl.Int64, strict=False),
-                )
 
 
-def _table_counts(table: pl.DataFrame, ids: pl.Series) -> pl.DataFrame:
-    """AC_table, AN_table and in_table for `ids`, found by binary search in `table` (variant_id,
-    AC, AN sorted by variant_id): a join per block would hash the whole table for each block."""
+def _with_table_counts(block: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
+    """`block` plus AC_table, AN_table and in_table of its variant_id, found by binary search
+    in `table` (variant_id, AC, AN sorted by variant_id): a join per block would hash the
+    whole table for each block."""
+    ids = block["variant_id"]
     if table.height == 0:
         empty = pl.Series([None] * len(ids), dtype=pl.Int64)
-        return pl.DataFrame({"AC_table": empty, "AN_table": empty, "in_table": [False] * len(ids)})
+        found = pl.DataFrame({"AC_table": empty, "AN_table": empty, "in_table": [False] * len(ids)})
+        return pl.concat([block, found], how="horizontal")
     at = table["variant_id"].search_sorted(ids).clip(0, table.height - 1)
     rows = table.select(AC_table="AC", AN_table="AN")[at]
-    hit = table["variant_id"].gather(at) == ids
-    return rows.with_columns(in_table=hit).with_columns(
+    found = rows.with_columns(in_table=table["variant_id"].gather(at) == ids).with_columns(
         pl.when("in_table").then(pl.col("AC_table", "AN_table"))
     )
+    return pl.concat([block, found], how="horizontal")
 
 
 def exports_match(
@@ -291,7 +293,7 @@ def exports_match(
     table = pooled.lazy().select("variant_id", "AC", "AN").sort("variant_id").collect()
     failures, n_vcf = [], 0
     for block in _vcf_counts(sites_vcf):
-        found = pl.concat([block, _table_counts(table, block["variant_id"])], how="horizontal")
+        found = _with_table_counts(block, table)
         wrong = found.filter(
             ~pl.col("in_table")
             | pl.col("AC").ne_missing(pl.col("AC_table"))
@@ -305,13 +307,7 @@ def exports_match(
         n_vcf += block.height
     n_docs = 0
     for first_line, docs in _beacon_pooled_counts(beacon_jsonl):
-        found = pl.concat(
-            [
-                docs.with_row_index("line", offset=first_line),
-                _table_counts(table, docs["variant_id"]),
-            ],
-            how="horizontal",
-        )
+        found = _with_table_counts(docs.with_row_index("line", offset=first_line), table)
         wrong = found.filter(
             ~pl.col("in_table") | pl.col("AC_table").ne_missing(pl.col("pooled_ac"))
         )

@@ -16,7 +16,7 @@ from gdi_pipelines.domain.aggregates.exports import (
     write_sites_vcf,
 )
 from gdi_pipelines.domain.aggregates.federation import pool_country_summaries
-from gdi_pipelines.domain.aggregates.gates import _table_counts, exports_match
+from gdi_pipelines.domain.aggregates.gates import _with_table_counts, exports_match
 from gdi_pipelines_tests.domain.aggregates.conftest import BUILD, Node
 from gdi_pipelines_tests.domain.aggregates.test_federation import CONFIG
 from gdi_pipelines_tests.domain.variants.variants_oracles import bcftools
@@ -139,10 +139,10 @@ def test_exports_read_the_table_a_region_at_a_time(pooled, tmp_path):
 
 def test_table_counts_are_found_by_variant_id_or_marked_missing():
     table = pl.DataFrame({"variant_id": ["b", "d", "f"], "AC": [1, 2, 3], "AN": [10, 20, 30]})
-    ids = pl.Series(["d", "a", "g", "b", "c", "f"])
-    found = _table_counts(table, ids)
+    ids = pl.DataFrame({"variant_id": ["d", "a", "g", "b", "c", "f"]})
+    found = _with_table_counts(ids, table)
     assert found["in_table"].to_list() == [True, False, False, True, False, True]
     assert found["AC_table"].to_list() == [2, None, None, 1, None, 3]
     assert found["AN_table"].to_list() == [20, None, None, 10, None, 30]
-    none = _table_counts(table.head(0), ids)
+    none = _with_table_counts(ids, table.head(0))
     assert none["in_table"].to_list() == [False] * 6 and none["AC_table"].null_count() == 6
