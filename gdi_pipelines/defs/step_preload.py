@@ -1,6 +1,6 @@
 """Imported once by the multiprocess executor's forkserver: every step process is forked from it
 with the code location, Great Expectations (~3 s to import), matplotlib and the compiled loops
-of the VCF decoder and the allele counts (~0.8 s to import numba and load them) in memory.
+(VCF decoder, genotype QC, allele counts; ~0.8 s to import numba and load them) in memory.
 Nothing here leaves a file, a table, a thread or a runtime open, so forking after it is safe."""
 
 import os
@@ -15,7 +15,8 @@ matplotlib.use("Agg")
 import gdi_pipelines.definitions
 import gdi_pipelines.domain.expectations.runner  # noqa: F401
 from gdi_pipelines.domain.aggregates import call_tally
-from gdi_pipelines.domain.variants import vcf_kernels
+from gdi_pipelines.domain.variants import genotype_qc, vcf_kernels
 
 vcf_kernels.warm_up()
+genotype_qc.warm_up()
 call_tally.warm_up()

@@ -95,7 +95,10 @@ class PartitionPublisher:
     def _append_file(self, frame: pl.DataFrame) -> None:
         """Append one Parquet file written by polars; deltalake commits it to the staging table
         with the next FILES_PER_COMMIT - 1 (or when the staged rows are read)."""
-        self._uncommitted.append(write_data_file(self.staging.location, frame))
+        # the gates and the publish read staged files whole: no row-group statistics needed
+        self._uncommitted.append(
+            write_data_file(self.staging.location, frame, column_statistics=False)
+        )
         if len(self._uncommitted) >= FILES_PER_COMMIT:
             self._commit_files()
 

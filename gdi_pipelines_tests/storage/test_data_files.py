@@ -140,3 +140,19 @@ def test_publish_into_a_table_of_other_columns_still_fails(tmp_path: Path):
     with pytest.raises(SchemaMismatchError):
         changed.publish()
     assert pl.read_delta(str(tmp_path / "calls"))["pos"].to_list() == [1]
+
+
+def test_published_files_keep_row_group_statistics_and_staged_files_do_not(tmp_path: Path):
+    import pyarrow.parquet as pq
+
+    def statistics(folder: Path) -> set[bool]:
+        groups = [pq.ParquetFile(f).metadata.row_group(0) for f in folder.rglob("*.parquet")]
+        assert groups
+        return {g.column(j).is_stats_set for g in groups for j in range(g.num_columns)}
+
+    stager = publisher(tmp_path, "b1", "r1")
+    stager.stage([calls("b1", "chr1", [1, 2]), calls("b1", "chrX", [3])])
+    stager.staged()
+    assert statistics(Path(stager.staging.uri)) == {False}
+    stager.publish()
+    assert statistics(tmp_path / "calls") == {True}

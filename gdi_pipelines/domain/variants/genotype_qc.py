@@ -19,6 +19,8 @@ from enum import IntEnum
 
 import numpy as np
 
+from gdi_pipelines.domain.compiled import compiled
+
 NO_CALL = -1
 
 # 1-based inclusive pseudo-autosomal regions (GRC / Ensembl).
@@ -80,37 +82,40 @@ def genotype_dosages(
     gt: np.ndarray, region: np.ndarray, sex: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """(dosage, ploidy), int8 (rows, samples), from split genotypes (rows, samples, alleles)."""
-    coded_ploidy = _count_alleles(gt, lambda a: a != -2)
-    alt = _count_alleles(gt, lambda a: a == 1)
-    no_call = (_count_alleles(gt, lambda a: a == -1) > 0) | (coded_ploidy == 0)
-    dosage, ploidy = alt.copy(), coded_ploidy.copy()
-
-    male_haploid = (
-        np.isin(region, [PloidyRegion.X_NONPAR, PloidyRegion.Y_NONPAR])[:, None]
-        & (sex == Sex.MALE)[None, :]
-    )
-    diploid_coded = coded_ploidy == 2
-    no_call |= male_haploid & diploid_coded & (alt == 1)
-    dosage = np.where(male_haploid & diploid_coded, alt // 2, dosage)
-    ploidy[male_haploid] = 1
-
-    mito = region == PloidyRegion.MITO
-    dosage[mito] = np.minimum(alt[mito], 1)
-    ploidy[mito] = 1
-
-    female_y = (region == PloidyRegion.Y_NONPAR)[:, None] & (sex == Sex.FEMALE)[None, :]
-    ploidy[female_y] = 0
-    dosage[no_call] = NO_CALL
-    return dosage.astype(np.int8), ploidy
+    rows, samples = gt.shape[:2]
+    dosage = np.empty((rows, samples), dtype=np.int8)
+    ploidy = np.empty((rows, samples), dtype=np.int8)
+    _dosages(np.ascontiguousarray(gt), region.astype(np.int8), sex.astype(np.int8), dosage, ploidy)
+    return dosage, ploidy
 
 
-def _count_alleles(gt: np.ndarray, test) -> np.ndarray:
-    """int8 (rows, samples): alleles of each call passing `test`; a sum over the few allele
-    slots one by one, much faster than numpy's reduction over a short last axis."""
-    counts = np.zeros(gt.shape[:2], dtype=np.int8)
-    for slot in range(gt.shape[2]):
-        counts += test(gt[:, :, slot])
-    return counts
+@compiled
+def _dosages(gt, region, sex, dosage, ploidy):
+    """One pass over the calls; ploidy rules as the module says, in the order it says them."""
+    for i in range(gt.shape[0]):
+        where = region[i]
+        for j in range(gt.shape[1]):
+            coded = alt = 0
+            no_call = False
+            for a in gt[i, j]:
+                coded += a != -2
+                alt += a == 1
+                no_call |= a == -1
+            no_call |= coded == 0
+            d, p = alt, coded
+            if sex[j] == Sex.MALE and (
+                where == PloidyRegion.X_NONPAR or where == PloidyRegion.Y_NONPAR
+            ):
+                if coded == 2:
+                    no_call |= alt == 1
+                    d = alt // 2
+                p = 1
+            if where == PloidyRegion.MITO:
+                d, p = min(alt, 1), 1
+            if where == PloidyRegion.Y_NONPAR and sex[j] == Sex.FEMALE:
+                p = 0
+            dosage[i, j] = NO_CALL if no_call else d
+            ploidy[i, j] = p
 
 
 def mask_low_quality(
@@ -121,18 +126,35 @@ def mask_low_quality(
     thresholds: CallThresholds,
 ) -> int:
     """Turn low-GQ/low-DP calls into no-calls, in place; returns how many calls were masked."""
-    min_dp_haploid = thresholds.min_dp_haploid
-    min_dp = np.where(
-        ploidy == 1,
-        thresholds.min_dp if min_dp_haploid is None else min_dp_haploid,
-        thresholds.min_dp,
-    )
-    low = ((gq >= 0) & (gq < thresholds.min_gq)) | ((dp >= 0) & (dp < min_dp))
-    low &= (ploidy > 0) & (dosage != NO_CALL)
-    dosage[low] = NO_CALL
-    return int(low.sum())
+    haploid = thresholds.min_dp if thresholds.min_dp_haploid is None else thresholds.min_dp_haploid
+    return _mask(dosage, ploidy, gq, dp, thresholds.min_gq, thresholds.min_dp, haploid)
+
+
+@compiled
+def _mask(dosage, ploidy, gq, dp, min_gq, min_dp, min_dp_haploid):
+    masked = 0
+    for i in range(dosage.shape[0]):
+        for j in range(dosage.shape[1]):
+            p = ploidy[i, j]
+            if p == 0 or dosage[i, j] == NO_CALL:
+                continue
+            q, depth = gq[i, j], dp[i, j]
+            floor = min_dp_haploid if p == 1 else min_dp
+            if (q >= 0 and q < min_gq) or (depth >= 0 and depth < floor):
+                dosage[i, j] = NO_CALL
+                masked += 1
+    return masked
 
 
 def haploid_coded(gt: np.ndarray) -> np.ndarray:
     """(rows, samples) bool: the VCF codes this call with one allele."""
-    return (gt[:, :, 0] != -2) & (_count_alleles(gt[:, :, 1:], lambda a: a != -2) == 0)
+    return (gt[:, :, 0] != -2) & (gt[:, :, 1:] == -2).all(axis=2)
+
+
+def warm_up() -> None:
+    """Compile (or load from the disk cache) both loops for the types harmonising passes."""
+    dosage, ploidy = genotype_dosages(
+        np.zeros((1, 1, 2), np.int16), np.zeros(1, np.int8), np.zeros(1, np.int8)
+    )
+    one = np.zeros((1, 1), np.int32)
+    mask_low_quality(dosage, ploidy, one, one, CallThresholds())

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from gdi_pipelines.domain.variants.contigs import canonical_contigs
 from gdi_pipelines.domain.variants.genotype_qc import (
@@ -274,21 +275,23 @@ def _variants(chunk, rows, source_alt, good, ctx) -> pl.DataFrame:
 def _long_calls(variants: pl.DataFrame, ctx: _Context, per_call) -> pl.DataFrame:
     """Calls that are not hom-ref (no-calls included), with their variant's columns."""
     dosage, ploidy, gq, dp, ad = per_call
-    emit_row, emit_sample = np.nonzero((ploidy > 0) & (dosage != 0))
+    n_samples = dosage.shape[1]
+    cell = np.flatnonzero((ploidy > 0) & (dosage != 0))  # flat (row, sample) indexes
+    emit_row = cell // n_samples
 
-    def nullable(values: np.ndarray, missing: int, dtype) -> pl.Series:
-        series = pl.Series(values, dtype=dtype)
-        return pl.select(pl.when(series != missing).then(series)).to_series()
+    def picked(values: np.ndarray, dtype, missing: int | None = None) -> pl.Series:
+        values = values.reshape(-1)[cell]
+        mask = None if missing is None else values == missing
+        return pl.Series(pa.array(values, mask=mask)).cast(dtype)
 
-    cell = (emit_row, emit_sample)
     calls = variants[emit_row].with_columns(
-        sample=ctx.samples.gather(emit_sample),
-        dosage=nullable(dosage[cell], NO_CALL, pl.Int8),
-        ploidy=pl.Series(ploidy[cell], dtype=pl.Int8),
-        gq=nullable(gq[cell], MISSING, pl.Int32),
-        dp=nullable(dp[cell], MISSING, pl.Int32),
-        ad_ref=nullable(ad[:, :, 0][cell], MISSING, pl.Int32),
-        ad_alt=nullable(ad[:, :, 1][cell], MISSING, pl.Int32),
+        sample=ctx.samples.gather(cell - emit_row * n_samples),
+        dosage=picked(dosage, pl.Int8, NO_CALL),
+        ploidy=picked(ploidy, pl.Int8),
+        gq=picked(gq, pl.Int32, MISSING),
+        dp=picked(dp, pl.Int32, MISSING),
+        ad_ref=picked(np.ascontiguousarray(ad[:, :, 0]), pl.Int32, MISSING),
+        ad_alt=picked(np.ascontiguousarray(ad[:, :, 1]), pl.Int32, MISSING),
     )
     return calls.select(list(CALL_SCHEMA)).cast(CALL_SCHEMA)
 

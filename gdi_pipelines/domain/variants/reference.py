@@ -1,7 +1,10 @@
 """A reference FASTA addressed by canonical contig names (bgzipped or plain, faidx-indexed).
 
 Sequence comes back upper-case with every letter other than A/C/G/T/N turned into N, as
-bcftools does before comparing (`replace_iupac_codes`).
+bcftools does before comparing (`replace_iupac_codes`). Reads are served from the last window
+decoded on each of a few contigs: callers walk a VCF in position order and ask for nearby bases
+many times (the REF check, left-alignment, liftover), and every read of a bgzipped FASTA would
+otherwise inflate its blocks again.
 """
 
 from __future__ import annotations
@@ -18,6 +21,10 @@ _TO_ACGTN = str.maketrans(
     | {"a": "A", "c": "C", "g": "G", "t": "T", "n": "N"}
 )
 _COMPLEMENT = str.maketrans("ACGTN", "TGCAN")
+WINDOW_AHEAD = 1 << 18  # bases decoded from a read's start, at least, when it misses the window
+WINDOW_BEHIND = 1 << 12  # and before it: left-alignment reads leftwards
+WINDOW_MAX = 1 << 22  # longer reads bypass the windows
+WINDOW_CONTIGS = 2  # contigs whose windows are kept
 
 
 def to_acgtn(sequence: str) -> str:
@@ -37,6 +44,7 @@ class ReferenceGenome:
         self._fasta = pysam.FastaFile(str(path))
         self._names = contig_spelling(self._fasta.references, build)
         self._lengths = {c: self._fasta.get_reference_length(n) for c, n in self._names.items()}
+        self._windows: dict[str, tuple[int, str]] = {}  # contig -> (start0, bases), oldest first
 
     def has_contig(self, contig: str) -> bool:
         return contig in self._names
@@ -53,6 +61,20 @@ class ReferenceGenome:
         end0 = min(end0, self._lengths[contig])
         if end0 <= start0:
             return ""
+        if end0 - start0 > WINDOW_MAX:
+            return self._read(contig, start0, end0)
+        begin, text = self._windows.get(contig, (0, ""))
+        if not (begin <= start0 and end0 <= begin + len(text)):
+            begin = max(start0 - WINDOW_BEHIND, 0)
+            text = self._read(contig, begin, max(end0, start0 + WINDOW_AHEAD))
+            self._windows.pop(contig, None)
+            self._windows[contig] = (begin, text)
+            while len(self._windows) > WINDOW_CONTIGS:
+                del self._windows[next(iter(self._windows))]
+        return text[start0 - begin : end0 - begin]
+
+    def _read(self, contig: str, start0: int, end0: int) -> str:
+        end0 = min(end0, self._lengths[contig])
         return to_acgtn(self._fasta.fetch(self._names[contig], start0, end0))
 
     def fetch_codes(self, contig: str, start0: int, end0: int) -> np.ndarray:

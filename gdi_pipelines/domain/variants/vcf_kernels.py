@@ -1,6 +1,7 @@
 """Compiled (numba) loops over the bytes of VCF record lines.
 
-`scan_lines` finds each line's end, column count and the start of its first ten columns;
+`scan_lines` finds each line's end, column count and the start of its first ten columns
+(numpy finds the newlines);
 `parse_samples` decodes the sample columns (GT, AD, DP, GQ) straight into numpy arrays coded as
 cyvcf2 codes them (allele index, -1 missing, -2 vector end). Both release the GIL and are cached
 on disk, so a process pays numba's compilation once per machine, not per run.
@@ -22,33 +23,39 @@ MAX_ALLELE = 32767  # GT is int16
 
 
 @compiled
-def scan_lines(buf, starts, ends, columns, column_start):
-    """For each line of `buf` (whole lines, the last one may lack its newline): `ends` (the
-    newline, or a carriage return before it), `columns` (tab count + 1) and the start of its
-    first `FIXED` columns (-1 where a line has fewer). Returns the number of lines."""
-    n = 0
-    pos = 0
+def scan_lines(buf, newlines, starts, ends, columns, column_start):
+    """For each line of `buf` (whole lines, the last one may lack its newline), given the
+    positions of its `newlines`: `ends` (the newline, or a carriage return before it),
+    `columns` (tab count + 1) and the start of its first `FIXED` columns (-1 where a line has
+    fewer). Past those, tabs are only counted, in a loop the compiler vectorises.
+    Returns the number of lines."""
+    n = newlines.shape[0]
     size = buf.shape[0]
-    while pos < size:
-        starts[n] = pos
-        column_start[n, 0] = pos
+    pos = 0
+    for i in range(n + 1):
+        if i == n and pos >= size:
+            return n
+        stop = newlines[i] if i < n else size
+        starts[i] = pos
+        column_start[i, 0] = pos
         for j in range(1, FIXED):
-            column_start[n, j] = -1
+            column_start[i, j] = -1
         tabs = 0
-        while pos < size and buf[pos] != NEWLINE:
-            if buf[pos] == TAB:
+        k = pos
+        while k < stop and tabs < FIXED - 1:
+            if buf[k] == TAB:
                 tabs += 1
-                if tabs < FIXED:
-                    column_start[n, tabs] = pos + 1
-            pos += 1
-        end = pos
-        if end > starts[n] and buf[end - 1] == RETURN:
+                column_start[i, tabs] = k + 1
+            k += 1
+        for m in range(k, stop):
+            tabs += buf[m] == TAB
+        end = stop
+        if end > pos and buf[end - 1] == RETURN:
             end -= 1
-        ends[n] = end
-        columns[n] = tabs + 1
-        n += 1
-        pos += 1
-    return n
+        ends[i] = end
+        columns[i] = tabs + 1
+        pos = stop + 1
+    return n + 1
 
 
 @compiled
@@ -160,7 +167,7 @@ def warm_up() -> None:
     while building an image, so that no run pays for it."""
     buf = np.frombuffer(b"1\t2\t.\tA\tC\t.\t.\t.\tGT\t0/1\n", dtype=np.uint8)
     starts, ends, columns, column_start = empty_outputs(2)
-    scan_lines(buf, starts, ends, columns, column_start)
+    scan_lines(buf, np.flatnonzero(buf == NEWLINE), starts, ends, columns, column_start)
     parse_samples(
         buf,
         column_start[:1, FIXED - 1],

@@ -140,11 +140,10 @@ class _Lines:
     def __init__(self, data: bytes):
         self.data = data
         buf = np.frombuffer(data, dtype=np.uint8)
-        capacity = data.count(b"\n") + 1
-        self.starts, self.ends, self.columns, self.column_start = kernels.empty_outputs(capacity)
-        self.count = kernels.scan_lines(
-            buf, self.starts, self.ends, self.columns, self.column_start
-        )
+        newlines = np.flatnonzero(buf == kernels.NEWLINE)
+        outputs = kernels.empty_outputs(len(newlines) + 1)
+        self.starts, self.ends, self.columns, self.column_start = outputs
+        self.count = kernels.scan_lines(buf, newlines, *outputs)
         self.buf = buf
 
 

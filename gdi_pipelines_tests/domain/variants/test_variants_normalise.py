@@ -182,3 +182,28 @@ def test_generated_indels_in_repeats_normalise_like_bcftools(example) -> None:
         assert ours == bcftools_sites(fasta, sites, Path(workdir))
         again = normalise_sites(fasta, [("chr1", p, r, a) for p, r, a in ours])
         assert again == ours  # normalising twice changes nothing
+
+
+def test_indels_shifting_past_the_decoded_window_normalise_like_bcftools(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """With small FASTA windows, indels in an 8 kb repeat shift left past the window their REF
+    check decoded, and sites far apart need windows of their own."""
+    import gdi_pipelines.domain.variants.reference as reference
+
+    monkeypatch.setattr(reference, "WINDOW_AHEAD", 2_000)
+    monkeypatch.setattr(reference, "WINDOW_BEHIND", 300)
+    rng = np.random.default_rng(7)
+    random = lambda n: "".join(rng.choice(list("ACGT"), n))  # noqa: E731
+    repeat = "CA" * 4_000
+    sequence = random(20_000) + repeat + random(30_000)
+    end = 20_000 + len(repeat)  # 1-based position of the repeat's last base
+    sites = [
+        ("chr1", end - 2, sequence[end - 3 : end], sequence[end - 3]),  # deletes the last "CA"
+        ("chr1", end, "A", "ACA"),  # inserts "CA" after the repeat
+        ("chr1", 1_200, sequence[1_199:1_203], sequence[1_199]),
+        ("chr1", end + 20_000, sequence[end + 19_999 : end + 20_001], "G"),
+    ]
+    ours = normalise_sites(write_fasta(tmp_path / "ref.fa", {"chr1": sequence}), sites)
+    assert ours == bcftools_sites(tmp_path / "ref.fa", sites, tmp_path)
+    assert ours[0][0] == ours[1][0] == 20_000  # both moved to the base before the repeat

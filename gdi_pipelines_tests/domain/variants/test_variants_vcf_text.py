@@ -465,3 +465,30 @@ def test_closing_read_ahead_early_stops_its_thread() -> None:
     assert _live_reader_threads(), "the producer runs while the consumer holds the generator"
     ahead.close()
     assert not _live_reader_threads()
+
+
+def test_line_scan_equals_splitting_the_text() -> None:
+    """Line ends, column counts and the first columns' starts, on random lines: empty columns,
+    tabs at both ends, carriage returns, empty lines, and a last line without its newline."""
+    rng = np.random.default_rng(3)
+    pieces = ["", "A", "0|1", "\t", "\r"]
+    lines = [
+        "".join(rng.choice(pieces, rng.integers(0, 40)))
+        + "\t".join(rng.choice(pieces[:3], rng.integers(1, 30)))
+        for _ in range(400)
+    ]
+    for ending in ("\n", ""):
+        text = "\n".join(lines) + ending
+        scanned = vcf_text._Lines(text.encode())
+        assert scanned.count == len(lines)
+        offset = 0
+        for i, line in enumerate(lines):
+            body = line[:-1] if line.endswith("\r") else line
+            assert scanned.starts[i] == offset
+            assert scanned.ends[i] == offset + len(body)
+            assert scanned.columns[i] == line.count("\t") + 1
+            tabs = [j for j, c in enumerate(line) if c == "\t"][: vcf_text.kernels.FIXED - 1]
+            starts = [offset] + [offset + j + 1 for j in tabs]
+            starts += [-1] * (vcf_text.kernels.FIXED - len(starts))
+            assert scanned.column_start[i].tolist() == starts
+            offset += len(line) + 1
