@@ -21,6 +21,7 @@ from gdi_pipelines.config import Settings
 from gdi_pipelines.config.locations import Location
 from gdi_pipelines.defs.expectations import suite_checks
 from gdi_pipelines.defs.gating import check_result, check_specs, stage_gate_publish
+from gdi_pipelines.defs.memory import HOOKS
 from gdi_pipelines.defs.plots import plot_metadata
 from gdi_pipelines.defs.resources import PlatformResource
 from gdi_pipelines.defs.retries import retry_transient_storage
@@ -270,7 +271,7 @@ def build_federation_defs() -> dg.Definitions:
         )
 
     assets = [cross_country_aggregates, cohort_summary, network_exports]
-    job = dg.define_asset_job(JOB, selection=dg.AssetSelection.groups(GROUP))
+    job = dg.define_asset_job(JOB, selection=dg.AssetSelection.groups(GROUP), hooks=HOOKS)
     return dg.Definitions(
         assets=assets,
         jobs=[job],

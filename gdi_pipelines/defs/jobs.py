@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dagster as dg
 
+from gdi_pipelines.defs.memory import HOOKS
+
 INGEST_JOB = "ingest_batch"
 NODE_GROUPS = ("sequencing", "variants", "clinical")
 
@@ -15,4 +17,5 @@ def ingest_job(partitions: dg.MultiPartitionsDefinition) -> dg.UnresolvedAssetJo
         selection=selection,
         partitions_def=partitions,
         description="Everything a node computes for one country x batch partition.",
+        hooks=HOOKS,
     )
