@@ -1,4 +1,4 @@
-"""Per-call quality and ploidy, gnomAD-style, vectorised over (rows, samples).
+"""Per-call quality and ploidy, gnomAD-style, over (rows, samples) arrays in compiled loops.
 
 - "adj"-like masking: a call with GQ < min_gq or DP < min_dp becomes a no-call (a missing GQ/DP
   masks nothing). Haploid calls may use their own DP threshold (gnomAD uses 5).
