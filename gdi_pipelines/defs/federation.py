@@ -35,6 +35,7 @@ from gdi_pipelines.domain.aggregates.exports import (
 )
 from gdi_pipelines.domain.aggregates.federation import (
     FederationConfig,
+    in_region,
     pool_country_summaries,
     regions,
 )
@@ -144,9 +145,8 @@ def build_federation_defs() -> dg.Definitions:
 
         def per_region():
             """A region at a time, in row order: memory holds its variants only."""
-            for contig, start, end in regions(frames, REGION_POSITIONS):
-                on = (pl.col("chrom") == contig) & pl.col("pos").is_between(start, end, "left")
-                yield pool(on)
+            for region in regions(frames, REGION_POSITIONS):
+                yield pool(in_region(*region))
 
         def outcomes(staged: pl.LazyFrame) -> list[CheckOutcome]:
             return [

@@ -23,7 +23,7 @@ import polars as pl
 import pysam
 from isal import igzip
 
-from gdi_pipelines.domain.aggregates.federation import regions
+from gdi_pipelines.domain.aggregates.federation import in_region, regions
 from gdi_pipelines.domain.variants.contigs import CANONICAL_CONTIGS, REFSEQ_ACCESSIONS
 
 MITO_ACCESSION = "NC_012920.1"
@@ -223,9 +223,8 @@ def ordered_blocks(
     """The pooled rows a region of about `positions` positions at a time, in VCF order
     (contigs as `contig_order`, then pos, ref, alt): memory holds one block, not the table."""
     table = pooled.lazy()
-    for contig, start, end in regions([table], positions):
-        on = (pl.col("chrom") == contig) & pl.col("pos").is_between(start, end, "left")
-        yield table.filter(on).sort("pos", "ref", "alt").collect()
+    for region in regions([table], positions):
+        yield table.filter(in_region(*region)).sort("pos", "ref", "alt").collect()
 
 
 def write_sites_vcf(

@@ -36,6 +36,9 @@ COUNTRY_FIELDS = ("AC", "AN", "AF", "nhomalt")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 
 
+_CONTIG_RANK = {c: i for i, c in enumerate(CANONICAL_CONTIGS)}
+
+
 @dataclass(frozen=True)
 class FederationConfig:
     min_samples: int = 20
@@ -125,8 +128,9 @@ def pool_country_summaries(
         )
         pooled = pooled.join(cells, on="variant_id", how="left")
         order += [f"{f}_{country}" for f in COUNTRY_FIELDS]
-    rank = {c: i for i, c in enumerate(CANONICAL_CONTIGS)}
-    contig = pl.col("chrom").replace_strict(rank, default=len(rank), return_dtype=pl.Int32)
+    contig = pl.col("chrom").replace_strict(
+        _CONTIG_RANK, default=len(_CONTIG_RANK), return_dtype=pl.Int32
+    )
     return pooled.select(order).sort(contig, "pos", "ref", "alt")
 
 
@@ -146,7 +150,11 @@ def regions(
     return cut
 
 
+def in_region(contig: str, start: int, end: int) -> pl.Expr:
+    """Rows of one of `regions`' (contig, first pos, end pos)."""
+    return (pl.col("chrom") == contig) & pl.col("pos").is_between(start, end, "left")
+
+
 def contig_order(contigs: Sequence[str]) -> list[str]:
     """Contigs in the order pooled rows are sorted: canonical ones first, then by name."""
-    rank = {c: i for i, c in enumerate(CANONICAL_CONTIGS)}
-    return sorted(contigs, key=lambda c: (rank.get(c, len(rank)), c))
+    return sorted(contigs, key=lambda c: (_CONTIG_RANK.get(c, len(_CONTIG_RANK)), c))

@@ -8,7 +8,9 @@ import polars as pl
 from gdi_pipelines.domain.duplicate_keys import duplicated_keys
 from gdi_pipelines.domain.quality import CheckOutcome, Severity, outcome
 from gdi_pipelines.domain.variants.contigs import canonical_contig
+from gdi_pipelines.domain.variants.normalise import alleles_match
 from gdi_pipelines.domain.variants.reference import ReferenceGenome
+from gdi_pipelines.domain.variants.rows import object_array
 
 REF_MATCHES = "ref_matches_reference"
 UNIQUE = "variant_id_unique_per_sample"
@@ -24,7 +26,6 @@ CHECKS = (
     (NO_CALLS, Severity.WARN, "no sample has a no-call rate above the threshold"),
 )
 MAX_LISTED = 50
-REF_WINDOW = 1 << 20  # reference bases fetched at once
 
 
 def _outcome(name: str, failures: list[str], **figures) -> CheckOutcome:
@@ -44,38 +45,14 @@ def ref_matches(
             at_pos = at.get_column(pos).to_list()
             bad += [f"{label} {contig}:{p}: contig not in the reference" for p in at_pos]
             continue
-        for position, allele in _mismatched(at.select(pos, ref), genome, canonical):
+        positions, alleles = at.get_column(pos).to_numpy(), at.get_column(ref).to_list()
+        upper = object_array([a.upper() for a in alleles])
+        matches = alleles_match(genome, canonical, positions, upper, np.arange(len(upper)))
+        for i in np.flatnonzero(~matches).tolist():
+            position, allele = int(positions[i]), alleles[i]
             expected = genome.fetch(canonical, position - 1, position - 1 + len(allele))
             bad.append(f"{label} {contig}:{position} REF {allele} but the reference has {expected}")
     return _outcome(REF_MATCHES, bad[:MAX_LISTED], sites_checked=sites.height, mismatches=len(bad))
-
-
-def _mismatched(sites: pl.DataFrame, genome: ReferenceGenome, contig: str):
-    """(pos, ref) of the sites (one contig, sorted by pos) whose REF differs from the genome,
-    a window of REF_WINDOW bases at a time: single bases compared as arrays, longer REFs
-    sliced from the window."""
-    positions = sites.get_column(sites.columns[0]).to_numpy()
-    alleles = sites.get_column(sites.columns[1]).to_list()
-    upper = [a.upper() for a in alleles]
-    first = np.array([ord(a[0]) if len(a) == 1 else -1 for a in upper], dtype=np.int64)
-    windows = (positions - 1) // REF_WINDOW
-    cuts = np.flatnonzero(np.diff(windows)) + 1
-    bad: list[int] = []
-    for lo, hi in zip([0, *cuts], [*cuts, len(positions)], strict=True):
-        start = int(windows[lo]) * REF_WINDOW
-        longest = max(len(a) for a in upper[lo:hi])
-        codes = genome.fetch_codes(contig, start, start + REF_WINDOW + longest)
-        offsets = positions[lo:hi] - 1 - start
-        single = first[lo:hi] >= 0
-        inside = offsets < len(codes)
-        got = np.full(hi - lo, -2, dtype=np.int64)  # past the contig's end: no base
-        got[inside] = codes[offsets[inside]]
-        bad += (np.flatnonzero(single & (got != first[lo:hi])) + lo).tolist()
-        for i in (np.flatnonzero(~single) + lo).tolist():
-            offset = offsets[i - lo]
-            if codes[offset : offset + len(upper[i])].tobytes() != upper[i].encode():
-                bad.append(i)
-    return [(int(positions[i]), alleles[i]) for i in sorted(bad)]
 
 
 def unique_per_sample(calls: pl.LazyFrame, rows_per_pass: int = 2_000_000) -> CheckOutcome:

@@ -4,7 +4,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from gdi_pipelines.domain.variants import gates
+from gdi_pipelines.domain.variants import gates, normalise
 from gdi_pipelines.domain.variants.reference import ReferenceGenome
 from gdi_pipelines_tests.domain.variants.variants_oracles import write_fasta
 
@@ -28,7 +28,7 @@ def _calls(rows: list[tuple[str, int, str]]) -> pl.LazyFrame:
 
 def test_ref_matches_checks_every_site_in_windows_of_the_reference(genome, monkeypatch):
     reference, sequence = genome
-    monkeypatch.setattr(gates, "REF_WINDOW", 64)  # many windows, alleles across their edges
+    monkeypatch.setattr(normalise, "WINDOW_SPAN", 64)  # many windows, alleles across edges
     good = [("chr1", p, sequence[p - 1 : p - 1 + n]) for p in range(1, 4990, 7) for n in (1, 3)]
     good += [("chr1", 63, sequence[62:68].lower()), ("chr2", 5, "N"), ("1", 1, sequence[0])]
     outcome = gates.ref_matches(_calls(good), COLUMNS, reference, "GRCh38")
