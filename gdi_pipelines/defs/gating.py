@@ -96,11 +96,11 @@ def stage_gate_publish(
     there); then `gate_and_publish`. `outcomes` may be a function of the staged rows, called
     once they are staged."""
     rows = publisher.stage(frame)
+    staged = publisher.staged()  # the last rows written
     context.log.info(f"{publisher.table_name}: {rows} rows staged")  # the gates start here
     if callable(outcomes):
-        outcomes = outcomes(publisher.staged())
+        outcomes = outcomes(staged)
     if suite_docs is not None:
-        staged = publisher.staged()
         outcomes = [
             *outcomes,
             *validate_staged(

@@ -11,7 +11,6 @@ import json
 import os
 import time
 import uuid
-from collections.abc import Iterable, Iterator
 from urllib.parse import quote
 
 import polars as pl
@@ -21,8 +20,11 @@ from gdi_pipelines.config.locations import Location
 from gdi_pipelines.storage.objectstore import store_for
 
 ROW_GROUP_ROWS = 131_072  # readers stream a row group at a time: small groups, small peaks
-ROWS_PER_FILE = 524_288  # a published file's target size (rows): 4 row groups
-MAX_BUFFERED_ROWS = 2 * ROWS_PER_FILE  # rows held across partitions before the largest goes
+ROWS_PER_FILE = 524_288  # a file's rows at most: 4 row groups
+# a partition's rows are written once they take this much memory (Arrow size): wide rows (the
+# calls) go to disk chunk by chunk, narrow ones (sites, rejects) gather into fewer files
+BYTES_PER_FILE = 16 << 20
+MAX_BUFFERED_BYTES = 2 * BYTES_PER_FILE  # held across partitions before the largest goes
 PARQUET_OPTIONS = {
     "compression": "zstd",
     "compression_level": 1,
@@ -84,37 +86,41 @@ def file_stats(frame: pl.DataFrame) -> str:
     return json.dumps(stats)
 
 
-def write_partitioned(
-    table: Location,
-    frames: Iterable[pl.DataFrame],
-    fixed: dict[str, str],
-    partition_by: list[str],
-) -> Iterator[AddAction]:
-    """Files of up to ROWS_PER_FILE rows per partition for `frames`, the rows of one partition
-    `fixed` (e.g. a batch) of a table partitioned by `partition_by` (its keys and any further
-    column, e.g. chrom). Rows wait in memory per partition value, MAX_BUFFERED_ROWS at most."""
-    varying = [c for c in partition_by if c not in fixed]
-    buffers: dict[tuple, list[pl.DataFrame]] = {}
+class PartitionedFiles:
+    """Files for the rows of one partition `fixed` (e.g. a batch) of a table partitioned by
+    `partition_by` (its keys and any further column, e.g. chrom), fed frame by frame. Rows wait
+    in memory per partition value until they fill a file (ROWS_PER_FILE rows or BYTES_PER_FILE
+    bytes), MAX_BUFFERED_BYTES at most in all; `add` and `flush` return the actions of the files
+    they wrote."""
 
-    def flush(key: tuple) -> AddAction:
-        parts = buffers.pop(key)
-        frame = pl.concat(parts, rechunk=False).drop(partition_by)
-        values = {**fixed, **{c: _partition_value(v) for c, v in zip(varying, key, strict=True)}}
-        return write_data_file(table, frame, {c: values[c] for c in partition_by})
+    def __init__(self, table: Location, fixed: dict[str, str], partition_by: list[str]):
+        self.table, self.fixed, self.partition_by = table, fixed, partition_by
+        self.varying = [c for c in partition_by if c not in fixed]
+        self._buffers: dict[tuple, list[pl.DataFrame]] = {}
+        self._held: dict[tuple, tuple[int, int]] = {}  # rows, bytes
 
-    def held(key: tuple) -> int:
-        return sum(part.height for part in buffers[key])
-
-    for frame in frames:
-        groups = frame.partition_by(varying, as_dict=True) if varying else {(): frame}
+    def add(self, frame: pl.DataFrame) -> list[AddAction]:
+        written = []
+        groups = frame.partition_by(self.varying, as_dict=True) if self.varying else {(): frame}
         for key, part in groups.items():
-            buffers.setdefault(key, []).append(part)
-            if held(key) >= ROWS_PER_FILE:
-                yield flush(key)
-        while sum(held(k) for k in buffers) > MAX_BUFFERED_ROWS:
-            yield flush(max(buffers, key=held))
-    for key in list(buffers):
-        yield flush(key)
+            self._buffers.setdefault(key, []).append(part)
+            rows, size = self._held.get(key, (0, 0))
+            self._held[key] = rows, size = rows + part.height, size + part.estimated_size()
+            if rows >= ROWS_PER_FILE or size >= BYTES_PER_FILE:
+                written.append(self._write(key))
+        while sum(size for _, size in self._held.values()) > MAX_BUFFERED_BYTES:
+            written.append(self._write(max(self._held, key=lambda k: self._held[k][1])))
+        return written
+
+    def flush(self) -> list[AddAction]:
+        return [self._write(key) for key in list(self._buffers)]
+
+    def _write(self, key: tuple) -> AddAction:
+        del self._held[key]
+        frame = pl.concat(self._buffers.pop(key), rechunk=False).drop(self.partition_by)
+        values = {c: _partition_value(v) for c, v in zip(self.varying, key, strict=True)}
+        values |= self.fixed
+        return write_data_file(self.table, frame, {c: values[c] for c in self.partition_by})
 
 
 def _partition_value(value) -> str | None:

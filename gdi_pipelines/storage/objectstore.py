@@ -28,6 +28,7 @@ class ObjectStore(Protocol):
     def write_bytes(self, uri: str, data: bytes) -> None: ...
     def upload_tree(self, local_dir: Path, uri: str) -> int: ...
     def delete_prefix(self, prefix_uri: str) -> None: ...
+    def move(self, src_uri: str, dst_uri: str) -> None: ...
     def move_prefix(self, src_uri: str, dst_uri: str) -> None: ...
 
 
@@ -65,9 +66,13 @@ class LocalStore:
         if Path(prefix_uri).exists():
             shutil.rmtree(prefix_uri)
 
-    def move_prefix(self, src_uri: str, dst_uri: str) -> None:
+    def move(self, src_uri: str, dst_uri: str) -> None:
+        """A rename on the same file system (the bytes stay where they are), else a copy."""
         Path(dst_uri).parent.mkdir(parents=True, exist_ok=True)
         shutil.move(src_uri, dst_uri)
+
+    def move_prefix(self, src_uri: str, dst_uri: str) -> None:
+        self.move(src_uri, dst_uri)
 
 
 class S3Store:
@@ -139,6 +144,14 @@ class S3Store:
         for start in range(0, len(objects), 1000):
             batch = objects[start : start + 1000]
             self._client.delete_objects(Bucket=bucket, Delete={"Objects": batch})
+
+    def move(self, src_uri: str, dst_uri: str) -> None:
+        """A server-side copy (one request: objects up to 5 GB), then the source deleted."""
+        src_bucket, src_key = self._split(src_uri)
+        dst_bucket, dst_key = self._split(dst_uri)
+        source = {"Bucket": src_bucket, "Key": src_key}
+        self._client.copy_object(Bucket=dst_bucket, Key=dst_key, CopySource=source)
+        self._client.delete_object(Bucket=src_bucket, Key=src_key)
 
     def move_prefix(self, src_uri: str, dst_uri: str) -> None:
         dst_bucket, dst_key = self._split(dst_uri)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -23,7 +23,7 @@ from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundErr
 from deltalake.transaction import AddAction, create_table_with_add_actions
 
 from gdi_pipelines.config.locations import Location
-from gdi_pipelines.storage.data_files import write_data_file, write_partitioned
+from gdi_pipelines.storage.data_files import PartitionedFiles, write_data_file
 from gdi_pipelines.storage.delta import TableRef, sql_predicate
 from gdi_pipelines.storage.objectstore import store_for
 
@@ -52,7 +52,7 @@ class PartitionPublisher:
         partition_by: tuple[str, ...] = ("batch_id",),
         descriptions: dict[str, str] | None = None,
     ):
-        slug = "/".join(f"{k}={v}" for k, v in sorted(partition.items())) or "all"
+        slug = "/".join(f"{k}-{v}" for k, v in sorted(partition.items())) or "all"
         self.target = TableRef(table)
         self.table_name = table_name
         self.partition = partition
@@ -65,6 +65,15 @@ class PartitionPublisher:
         self._started = False
         self._staging_table: DeltaTable | None = None  # opened by the first stage()
         self._uncommitted: list[AddAction] = []
+        self._staged_files: list[AddAction] = []  # committed to the staging table
+        # flat rows of one partition are staged as the table's own files, in its layout, and
+        # published by moving them into its folder: nothing is encoded twice
+        one_partition = bool(partition) and set(partition) <= set(partition_by)
+        self._files = (
+            PartitionedFiles(self.staging.location, dict(partition), self.partition_by)
+            if _flat(schema) and one_partition
+            else None
+        )
 
     def stage(self, frames: pl.DataFrame | Iterable[pl.DataFrame]) -> int:
         """Append rows to the staging table; call as often as there are chunks. The first call
@@ -72,41 +81,69 @@ class PartitionPublisher:
         if isinstance(frames, pl.DataFrame):
             frames = [frames]
         if not self._started:
-            # a retried attempt (same run_id) starts clean, whatever the failed one left here
-            store_for(self.staging.location).delete_prefix(self.staging.uri)
-            empty = pl.DataFrame(schema=self.schema)
-            empty.write_delta(
-                self.staging.uri, mode="overwrite", storage_options=self.staging.options
-            )
-            # one handle for every append: it follows its own commits, the log is read once
-            self._staging_table = DeltaTable(self.staging.uri, storage_options=self.staging.options)
-            self._started = True
+            self._start_staging()
         for frame in frames:
             if frame.height == 0:
                 continue
             frame = frame.select(self.schema.names()).cast(dict(self.schema))
-            if _flat(self.schema):
-                self._append_file(frame)
+            if self._files is not None:
+                self._check_partition(frame)
+                self._add_files(self._files.add(frame))
+            elif _flat(self.schema):
+                # read whole by the gates and the publish: no row-group statistics needed
+                self._add_files(
+                    [write_data_file(self.staging.location, frame, column_statistics=False)]
+                )
             else:
                 frame.write_delta(self._staging_table, mode="append")
             self.rows_staged += frame.height
         return self.rows_staged
 
-    def _append_file(self, frame: pl.DataFrame) -> None:
-        """Append one Parquet file written by polars; deltalake commits it to the staging table
-        with the next FILES_PER_COMMIT - 1 (or when the staged rows are read)."""
-        # the gates and the publish read staged files whole: no row-group statistics needed
-        self._uncommitted.append(
-            write_data_file(self.staging.location, frame, column_statistics=False)
+    def _start_staging(self) -> None:
+        # a retried attempt (same run_id) starts clean, whatever the failed one left here
+        store_for(self.staging.location).delete_prefix(self.staging.uri)
+        partitioned = self._files is not None
+        pl.DataFrame(schema=self.schema).write_delta(
+            self.staging.uri,
+            mode="overwrite",
+            storage_options=self.staging.options,
+            delta_write_options={"partition_by": self.partition_by} if partitioned else None,
         )
+        # one handle for every append: it follows its own commits, the log is read once
+        self._staging_table = DeltaTable(self.staging.uri, storage_options=self.staging.options)
+        self._started = True
+
+    def _check_partition(self, frame: pl.DataFrame) -> None:
+        """Staged files hold the partition's values in their folder names only: rows of another
+        partition would silently take this one's values."""
+        for column, value in self.partition.items():
+            others = frame[column].filter(frame[column].ne_missing(value)).unique().to_list()
+            if others:
+                raise ValueError(
+                    f"{self.table_name}: rows of {column} {sorted(others, key=str)} staged for "
+                    f"partition {column}={value}"
+                )
+
+    def _add_files(self, actions: list[AddAction]) -> None:
+        """Files written to the staging folder; deltalake commits them to the staging table
+        in groups of FILES_PER_COMMIT (or when the staged rows are read)."""
+        self._uncommitted += actions
         if len(self._uncommitted) >= FILES_PER_COMMIT:
             self._commit_files()
 
     def _commit_files(self) -> None:
         """Commit the files written since the last commit, in one staging-table version."""
+        if self._files is not None:
+            self._uncommitted += self._files.flush()
         if self._uncommitted:
             table = self._staging_table
-            table.create_write_transaction(self._uncommitted, mode="append", schema=table.schema())
+            table.create_write_transaction(
+                self._uncommitted,
+                mode="append",
+                schema=table.schema(),
+                partition_by=self.partition_by if self._files is not None else None,
+            )
+            self._staged_files += self._uncommitted
             self._uncommitted = []
 
     def staged(self) -> pl.LazyFrame:
@@ -123,13 +160,13 @@ class PartitionPublisher:
         The version returned is this publish's own commit, not whatever the table reached since.
         """
         self.staged()  # commits what is staged
-        files: list[AddAction] | None = None  # written once, committed by whichever attempt
+        files: list[AddAction] | None = None  # moved once, committed by whichever attempt
         for attempt in range(1, COMMIT_ATTEMPTS + 1):
             table = self._open_target()
             try:
                 if self._commits_own_files(table):
                     if files is None:
-                        files = list(self._write_published_files())
+                        files = self._move_staged_files()
                     version = self._commit_published_files(table, files)
                 else:
                     self._write_through_deltalake(table)
@@ -152,10 +189,10 @@ class PartitionPublisher:
         return PublishResult(self.target.uri, version, self.rows_staged, partition_rows)
 
     def _commits_own_files(self, table: DeltaTable | None) -> bool:
-        """Flat rows of one partition, into a table (if any) of the same schema and partition
-        columns, are written by polars and committed; anything else by deltalake's writer."""
-        one_partition = bool(self.partition) and set(self.partition) <= set(self.partition_by)
-        if not (_flat(self.schema) and one_partition):
+        """Files staged in the table's layout, into a table (if any) of the same schema and
+        partition columns, are moved there and committed; anything else is written by
+        deltalake's writer."""
+        if self._files is None:
             return False
         if table is None:
             return True
@@ -167,9 +204,16 @@ class PartitionPublisher:
     def _delta_schema(self) -> DeltaSchema:
         return DeltaSchema.from_arrow(pl.DataFrame(schema=self.schema).to_arrow().schema)
 
-    def _write_published_files(self):
-        frames = _staged_frames(self.staging, self.schema)
-        return write_partitioned(self.target.location, frames, self.partition, self.partition_by)
+    def _move_staged_files(self) -> list[AddAction]:
+        """The staged files, moved to the same paths below the table's folder."""
+        store = store_for(self.staging.location)
+        for action in self._staged_files:
+            target = self.target.location.child(*action.path.split("/")).uri
+            store.move(self._staged_uri(action), target)
+        return list(self._staged_files)
+
+    def _staged_uri(self, action: AddAction) -> str:
+        return self.staging.location.child(*action.path.split("/")).uri
 
     def _commit_published_files(self, table: DeltaTable | None, files: list[AddAction]) -> int:
         """One commit replacing the partition. The first publish creates the table and must
@@ -223,7 +267,7 @@ class PartitionPublisher:
     def _write_through_deltalake(self, table: DeltaTable | None) -> None:
         write_deltalake(
             table if table is not None else self.target.uri,
-            _arrow_stream(self.staging, self.schema),
+            _arrow_stream(self._staged_rows(), self.schema),
             mode="overwrite",
             predicate=sql_predicate(self.partition) or None,
             partition_by=self.partition_by or None,
@@ -232,6 +276,16 @@ class PartitionPublisher:
             storage_options=self.target.options,
             commit_properties=CommitProperties(max_commit_retries=0) if table is None else None,
         )
+
+    def _staged_rows(self) -> Iterator[pl.DataFrame]:
+        """The staged rows file by file; files staged in the table's layout get their partition
+        columns back from their folder names."""
+        if _flat(self.schema):
+            files = [(self._staged_uri(a), a.partition_values) for a in self._staged_files]
+        else:
+            staged = DeltaTable(self.staging.uri, storage_options=self.staging.options)
+            files = [(uri, {}) for uri in staged.file_uris()]
+        return _staged_frames(files, self.schema, self.staging.options)
 
     def _open_target(self) -> DeltaTable | None:
         try:
@@ -261,14 +315,20 @@ def _flat(schema: pl.Schema) -> bool:
     return all(dtype.is_numeric() or dtype in (pl.String, pl.Boolean) for dtype in schema.dtypes())
 
 
-def _staged_frames(staging: TableRef, schema: pl.Schema) -> Iterator[pl.DataFrame]:
-    """The staged rows file by file (one staged frame each): memory holds two files at most,
-    whereas a streaming query would run ahead of a slower writer and buffer the whole table.
-    The file list is read here, not in the iterator, which deltalake's runtime may drive."""
-    files = DeltaTable(staging.uri, storage_options=staging.options).file_uris()
+def _staged_frames(
+    files: list[tuple[str, Mapping[str, str | None]]],
+    schema: pl.Schema,
+    options: dict[str, str] | None,
+) -> Iterator[pl.DataFrame]:
+    """The staged rows file by file, given (uri, partition values) per file: memory holds two
+    files at most, whereas a streaming query would run ahead of a slower writer and buffer the
+    whole table. The caller lists the files, not the iterator, which deltalake's runtime may
+    drive."""
 
-    def read(uri: str) -> pl.DataFrame:
-        frame = pl.read_parquet(uri, storage_options=staging.options)
+    def read(file: tuple[str, Mapping[str, str | None]]) -> pl.DataFrame:
+        uri, values = file
+        frame = pl.read_parquet(uri, storage_options=options)
+        frame = frame.with_columns(pl.lit(v, pl.String).alias(k) for k, v in values.items())
         return frame.select(schema.names()).cast(dict(schema))
 
     def frames():
@@ -285,9 +345,8 @@ def _staged_frames(staging: TableRef, schema: pl.Schema) -> Iterator[pl.DataFram
     return frames()
 
 
-def _arrow_stream(staging: TableRef, schema: pl.Schema) -> pa.RecordBatchReader:
+def _arrow_stream(staged: Iterator[pl.DataFrame], schema: pl.Schema) -> pa.RecordBatchReader:
     arrow_schema = pl.DataFrame(schema=schema).to_arrow().schema
-    staged = _staged_frames(staging, schema)
     batches = (
         batch for frame in staged for batch in frame.to_arrow().cast(arrow_schema).to_batches()
     )

@@ -272,7 +272,7 @@ def _kill_when(proc: subprocess.Popen, polls: list[Poll], log: Path) -> None:
 def _staged(home: Path) -> Callable[[], bool]:
     """A new run has staged rows of harmonised_variants (in a staging folder of its own)."""
     staging = home / "warehouse" / "nodes" / COUNTRY / "_staging" / "harmonised_variants"
-    staging = staging / f"batch_id={BATCH}"  # then one folder per run
+    staging = staging / f"batch_id-{BATCH}"  # then one folder per run
     earlier = set(os.listdir(staging)) if staging.is_dir() else set()
 
     def reached() -> bool:

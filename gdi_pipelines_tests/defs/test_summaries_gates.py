@@ -50,7 +50,7 @@ def test_a_failing_sample_qc_gate_publishes_nothing_and_stops_the_summaries(
     assert qc.version() is None and summaries.version() is None
     started = {e.step_key for e in bad.all_events if e.event_type_value == "STEP_START"}
     assert "sample_qc" in started and "country_variant_summaries" not in started
-    quarantine = Path(se.uri) / "_quarantine" / "sample_qc" / "batch_id=b001" / bad.run_id
+    quarantine = Path(se.uri) / "_quarantine" / "sample_qc" / "batch_id-b001" / bad.run_id
     report = json.loads((quarantine / "report.json").read_text())
     assert [c["name"] for c in report["failed_checks"]] == ["qc_pass_fraction"]
     assert pl.read_delta(str(quarantine / "data")).height == 12

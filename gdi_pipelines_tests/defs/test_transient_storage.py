@@ -405,6 +405,7 @@ def test_a_retried_attempt_never_publishes_the_rows_staged_before(tmp_path: Path
 
     failed = publisher()
     failed.stage(pl.DataFrame({"batch_id": ["b1", "b1"], "v": [1, 2]}))
+    failed.staged()  # its rows written, as its gates read them
     leftover = list(Path(failed.staging.uri).rglob("*.parquet"))
     assert leftover  # the failed attempt died before publishing
     retried = publisher()

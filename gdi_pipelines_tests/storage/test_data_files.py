@@ -13,7 +13,7 @@ from deltalake.exceptions import SchemaMismatchError
 
 from gdi_pipelines.config.locations import Location
 from gdi_pipelines.storage import data_files
-from gdi_pipelines.storage.data_files import file_stats, write_partitioned
+from gdi_pipelines.storage.data_files import PartitionedFiles, file_stats
 from gdi_pipelines.storage.publish import PartitionPublisher
 
 SCHEMA = pl.Schema({"batch_id": pl.String, "chrom": pl.String, "pos": pl.Int64, "af": pl.Float64})
@@ -53,24 +53,17 @@ def test_stats_are_exact_for_integers_and_count_nulls():
 
 
 def write_counting_reads(table: Location, frames: list[pl.DataFrame]):
-    """The actions of `write_partitioned`, and how many frames it had read by its first."""
-    pulled = []
-
-    def read():
-        for frame in frames:
-            pulled.append(frame)
-            yield frame
-
+    """The actions of `PartitionedFiles`, and how many frames it had been given by its first."""
+    files = PartitionedFiles(table, {"batch_id": "b1"}, ["batch_id", "chrom"])
     actions, frames_read_by_first = [], None
-    for action in write_partitioned(table, read(), {"batch_id": "b1"}, ["batch_id", "chrom"]):
-        frames_read_by_first = frames_read_by_first or len(pulled)
-        actions.append(action)
-    return actions, frames_read_by_first
+    for given, frame in enumerate(frames, start=1):
+        actions += files.add(frame)
+        frames_read_by_first = frames_read_by_first or (given if actions else None)
+    return actions + files.flush(), frames_read_by_first
 
 
 def test_files_split_by_partition_and_size(tmp_path: Path, monkeypatch):
     monkeypatch.setattr(data_files, "ROWS_PER_FILE", 4)
-    monkeypatch.setattr(data_files, "MAX_BUFFERED_ROWS", 100)
     frames = [
         pl.concat([calls("b1", "chr1", [1, 2, 3]), calls("b1", "chrX", [7])]),
         calls("b1", "chr1", [4, 5, 6]),
@@ -92,9 +85,17 @@ def test_files_split_by_partition_and_size(tmp_path: Path, monkeypatch):
     assert actions[0].partition_values["chrom"] == "chr1" and frames_read_by_first == 2
 
 
+def test_a_partition_goes_to_disk_once_its_rows_fill_a_file_in_bytes(tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(data_files, "BYTES_PER_FILE", calls("b1", "chr1", [1, 2]).estimated_size())
+    frames = [calls("b1", "chr1", [1]), calls("b1", "chr1", [2]), calls("b1", "chr1", [3])]
+    actions, frames_read_by_first = write_counting_reads(Location(str(tmp_path / "t")), frames)
+    assert frames_read_by_first == 2
+    assert [json.loads(a.stats)["numRecords"] for a in actions] == [2, 1]
+
+
 def test_rows_held_across_partitions_are_bounded(tmp_path: Path, monkeypatch):
-    monkeypatch.setattr(data_files, "ROWS_PER_FILE", 100)
-    monkeypatch.setattr(data_files, "MAX_BUFFERED_ROWS", 4)
+    held = calls("b1", "chr1", [1, 2, 3]).estimated_size()
+    monkeypatch.setattr(data_files, "MAX_BUFFERED_BYTES", held + 1)
     frames = [
         calls("b1", "chr1", [1, 2, 3]),
         calls("b1", "chrX", [4, 5, 6]),
@@ -142,17 +143,35 @@ def test_publish_into_a_table_of_other_columns_still_fails(tmp_path: Path):
     assert pl.read_delta(str(tmp_path / "calls"))["pos"].to_list() == [1]
 
 
-def test_published_files_keep_row_group_statistics_and_staged_files_do_not(tmp_path: Path):
+def test_staged_files_are_published_as_they_are(tmp_path: Path):
+    """Staged in the table's layout, with row-group statistics: the publish moves the files."""
     import pyarrow.parquet as pq
 
-    def statistics(folder: Path) -> set[bool]:
-        groups = [pq.ParquetFile(f).metadata.row_group(0) for f in folder.rglob("*.parquet")]
-        assert groups
-        return {g.column(j).is_stats_set for g in groups for j in range(g.num_columns)}
+    def files(folder: Path) -> dict[str, bytes]:
+        return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*.parquet")}
 
     stager = publisher(tmp_path, "b1", "r1")
     stager.stage([calls("b1", "chr1", [1, 2]), calls("b1", "chrX", [3])])
-    stager.staged()
-    assert statistics(Path(stager.staging.uri)) == {False}
+    staged_rows = stager.staged().sort("pos").collect()
+    assert staged_rows.columns == list(SCHEMA.names())
+    assert staged_rows.select("chrom", "pos").rows() == [("chr1", 1), ("chr1", 2), ("chrX", 3)]
+    staged = files(Path(stager.staging.uri))
+    assert sorted(p.rsplit("/", 1)[0] for p in staged) == [
+        "batch_id=b1/chrom=chr1",
+        "batch_id=b1/chrom=chrX",
+    ]
     stager.publish()
-    assert statistics(tmp_path / "calls") == {True}
+    assert files(tmp_path / "calls") == staged
+    groups = [
+        pq.ParquetFile(f).metadata.row_group(0) for f in (tmp_path / "calls").rglob("*.parquet")
+    ]
+    assert {g.column(j).is_stats_set for g in groups for j in range(g.num_columns)} == {True}
+
+
+def test_rows_of_another_partition_are_refused(tmp_path: Path):
+    stager = publisher(tmp_path, "b1", "r1")
+    with pytest.raises(ValueError, match=r"calls: rows of batch_id \['b2'\] staged for partition"):
+        stager.stage(pl.concat([calls("b1", "chr1", [1]), calls("b2", "chr1", [2])]))
+    nameless = calls("b1", "chr1", [3]).with_columns(batch_id=pl.lit(None, pl.String))
+    with pytest.raises(ValueError, match=r"rows of batch_id \[None\]"):
+        stager.stage(nameless)

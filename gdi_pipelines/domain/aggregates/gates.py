@@ -7,12 +7,15 @@ need the inputs (samples, calls, persons) or the disclosure rules.
 from __future__ import annotations
 
 import io
+import re
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 from isal import igzip
+from pyarrow import json as pa_json
 
 from gdi_pipelines.domain.aggregates.disclosure import TOTAL
 from gdi_pipelines.domain.aggregates.exports import countries_of
@@ -212,35 +215,60 @@ def cohort_suppression(summary: pl.DataFrame, k: int) -> list[CheckOutcome]:
 
 _READ_BLOCK_BYTES = 16 << 20  # Beacon documents (or VCF records) parsed together
 MAX_LISTED = 50  # mismatched records named per block
-_BEACON_SCHEMA = {
-    "variantInternalId": pl.String,
-    "frequencyInPopulations": pl.List(
-        pl.Struct({"frequencies": pl.List(pl.Struct({"alleleCount": pl.Int64}))})
-    ),
-}
+# the fields the read-back compares; Arrow's JSON reader skips the others (2.3x polars' speed)
+_BEACON_SCHEMA = pa.schema(
+    [
+        ("variantInternalId", pa.string()),
+        (
+            "frequencyInPopulations",
+            pa.list_(
+                pa.struct([("frequencies", pa.list_(pa.struct([("alleleCount", pa.int64())])))])
+            ),
+        ),
+    ]
+)
+_BEACON_PARSE = pa_json.ParseOptions(
+    explicit_schema=_BEACON_SCHEMA, unexpected_field_behavior="ignore"
+)
+_ARROW_ROW = re.compile(r" in row (\d+)$")
 
 
-def _line_blocks(path: Path):
-    """(first line number, lines) per block of about _READ_BLOCK_BYTES of a text file, gzip
-    (BGZF included) when its name ends in .gz."""
+def _text_blocks(path: Path):
+    """(first line number, lines) per block of about _READ_BLOCK_BYTES of a text file (gzip,
+    BGZF included, when its name ends in .gz): whole lines as one bytes object, the last
+    ending in a newline unless the file does not."""
     opener = igzip.open if path.suffix == ".gz" else open
-    first = 1
+    first, rest = 1, b""
     with opener(path, "rb") as handle:
-        while lines := handle.readlines(_READ_BLOCK_BYTES):
-            yield first, lines
-            first += len(lines)
+        while True:
+            data = handle.read(_READ_BLOCK_BYTES)
+            block = rest + data
+            end = block.rfind(b"\n") + 1 if data else len(block)
+            block, rest = block[:end], block[end:]
+            if block:
+                yield first, block
+                first += block.count(b"\n") + (not block.endswith(b"\n"))
+            if not data:
+                return
 
 
 def _beacon_pooled_counts(path: Path):
     """(first line number, frame of variant_id and pooled_ac) per block of documents, parsed
-    by polars' JSON reader (a document that is not JSON fails the read)."""
+    by Arrow's JSON reader; a document that is not JSON (or has a field of another type)
+    raises ValueError naming the file and its line."""
     pooled_population = pl.col("frequencyInPopulations").list.first()
     pooled_ac = pooled_population.struct.field("frequencies").list.first()
-    for first, lines in _line_blocks(path):
-        docs = pl.read_ndjson(io.BytesIO(b"".join(lines)), schema=_BEACON_SCHEMA)
+    for first, block in _text_blocks(path):
+        try:
+            docs = pa_json.read_json(io.BytesIO(block), parse_options=_BEACON_PARSE)
+        except pa.ArrowInvalid as error:
+            message = str(error)
+            row = _ARROW_ROW.search(message)
+            where = f"line {first + int(row[1])}" if row else f"lines from {first}"
+            raise ValueError(f"{path.name} {where}: {_ARROW_ROW.sub('', message)}") from error
         yield (
             first,
-            docs.select(
+            pl.from_arrow(docs).select(
                 variant_id=pl.col("variantInternalId"),
                 pooled_ac=pooled_ac.struct.field("alleleCount"),
             ),
@@ -252,10 +280,10 @@ def _vcf_counts(path: Path):
     polars (htslib has read every record when it indexed the file)."""
     fields = pl.col("line").str.split_exact("\t", 7)
     info = fields.struct.field("field_7")
-    for first, lines in _line_blocks(path):
-        records = pl.DataFrame({"line": [x.decode() for x in lines]}).with_row_index(
-            "line_no", offset=first
-        )
+    for first, block in _text_blocks(path):
+        text = pl.Series("line", [block.removesuffix(b"\n")], dtype=pl.Binary)
+        lines = text.cast(pl.String).str.split("\n").explode()  # the cast checks UTF-8
+        records = lines.to_frame().with_row_index("line_no", offset=first)
         records = records.filter(~pl.col("line").str.starts_with("#"))
         if records.height:
             yield records.select(
@@ -288,10 +316,20 @@ def _with_table_counts(block: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame
 def exports_match(
     pooled: pl.DataFrame | pl.LazyFrame, sites_vcf: Path, beacon_jsonl: Path
 ) -> CheckOutcome:
-    """Read both exports back (polars, a block at a time) and compare them with the pooled
-    rows (of which only variant_id, AC and AN are held)."""
+    """Read both exports back (polars and Arrow, a block at a time) and compare them with the
+    pooled rows (of which only variant_id, AC and AN are held)."""
     table = pooled.lazy().select("variant_id", "AC", "AN").sort("variant_id").collect()
-    failures, n_vcf = [], 0
+    failures, n_vcf = _vcf_mismatches(table, sites_vcf)
+    beacon_failures, n_docs = _beacon_mismatches(table, beacon_jsonl)
+    failures += beacon_failures
+    for name, count in ((sites_vcf.name, n_vcf), (beacon_jsonl.name, n_docs)):
+        if count != table.height:
+            failures.append(f"{name}: {count} records for {table.height} variants")
+    return _check(EXPORTS_MATCH, failures, variants=table.height, vcf_records=n_vcf, docs=n_docs)
+
+
+def _vcf_mismatches(table: pl.DataFrame, sites_vcf: Path) -> tuple[list[str], int]:
+    failures, records = [], 0
     for block in _vcf_counts(sites_vcf):
         found = _with_table_counts(block, table)
         wrong = found.filter(
@@ -304,8 +342,12 @@ def exports_match(
             f"({r['AC']}, {r['AN']}) differ from the table"
             for r in wrong.head(MAX_LISTED).iter_rows(named=True)
         ]
-        n_vcf += block.height
-    n_docs = 0
+        records += block.height
+    return failures, records
+
+
+def _beacon_mismatches(table: pl.DataFrame, beacon_jsonl: Path) -> tuple[list[str], int]:
+    failures, docs_read = [], 0
     for first_line, docs in _beacon_pooled_counts(beacon_jsonl):
         found = _with_table_counts(docs.with_row_index("line", offset=first_line), table)
         wrong = found.filter(
@@ -315,8 +357,5 @@ def exports_match(
             f"{beacon_jsonl.name} line {r['line']}: AC {r['pooled_ac']} differs"
             for r in wrong.iter_rows(named=True)
         ]
-        n_docs += docs.height
-    for name, count in ((sites_vcf.name, n_vcf), (beacon_jsonl.name, n_docs)):
-        if count != table.height:
-            failures.append(f"{name}: {count} records for {table.height} variants")
-    return _check(EXPORTS_MATCH, failures, variants=table.height, vcf_records=n_vcf, docs=n_docs)
+        docs_read += docs.height
+    return failures, docs_read

@@ -18,6 +18,11 @@ from gdi_pipelines.domain.expectations.results import Decision
 from gdi_pipelines.domain.expectations.suites import SuiteSpec
 
 SITE = "gdi_pipelines"
+VIEWS = "gdi_pipelines.domain.expectations.docs_views"  # templates compiled once per process
+
+
+def _view(kind: str = "") -> dict[str, str]:
+    return {"module_name": VIEWS, "class_name": f"{kind}PageView"}
 
 
 @dataclass(frozen=True)
@@ -54,7 +59,11 @@ def build_data_docs(
                 "class_name": "TupleFilesystemStoreBackend",
                 "base_directory": str(docs_dir),
             },
-            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder", "view": _view("Index")},
+            "site_section_builders": {
+                section: {"view": _view()}
+                for section in ("expectations", "validations", "profiling")
+            },
         },
     )
     expectations, results = [], []

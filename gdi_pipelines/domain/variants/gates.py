@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from gdi_pipelines.domain.duplicate_keys import duplicated_keys
 from gdi_pipelines.domain.quality import CheckOutcome, Severity, outcome
 from gdi_pipelines.domain.variants.contigs import canonical_contig
 from gdi_pipelines.domain.variants.normalise import alleles_match
@@ -13,14 +12,12 @@ from gdi_pipelines.domain.variants.reference import ReferenceGenome
 from gdi_pipelines.domain.variants.rows import object_array
 
 REF_MATCHES = "ref_matches_reference"
-UNIQUE = "variant_id_unique_per_sample"
 REJECT_RATE = "reject_rate_below_ceiling"
 SAMPLES = "manifest_samples_match_vcf"
 NO_CALLS = "no_call_rate_per_sample"
 
 CHECKS = (
     (REF_MATCHES, Severity.ERROR, "every published REF equals the reference at its position"),
-    (UNIQUE, Severity.ERROR, "no sample has the same variant twice"),
     (REJECT_RATE, Severity.ERROR, "rejected records stay below the ceiling (else: wrong build?)"),
     (SAMPLES, Severity.ERROR, "the VCF's samples are exactly the manifest's"),
     (NO_CALLS, Severity.WARN, "no sample has a no-call rate above the threshold"),
@@ -53,16 +50,6 @@ def ref_matches(
             expected = genome.fetch(canonical, position - 1, position - 1 + len(allele))
             bad.append(f"{label} {contig}:{position} REF {allele} but the reference has {expected}")
     return _outcome(REF_MATCHES, bad[:MAX_LISTED], sites_checked=sites.height, mismatches=len(bad))
-
-
-def unique_per_sample(calls: pl.LazyFrame, rows_per_pass: int = 2_000_000) -> CheckOutcome:
-    """No (sample, variant_id) twice; grouped a hash bucket at a time (every call is its own
-    key, so grouping all at once would hold the whole table's keys)."""
-    rows = calls.select(pl.len()).collect(engine="streaming").item()
-    keys = ["sample", "variant_id"]
-    dupes = pl.concat(list(duplicated_keys(calls, keys, rows, rows_per_pass))).sort(keys)
-    failures = [f"{s} has {v} {n} times" for s, v, n in dupes.head(MAX_LISTED).iter_rows()]
-    return _outcome(UNIQUE, failures, duplicated=dupes.height)
 
 
 def reject_rate(

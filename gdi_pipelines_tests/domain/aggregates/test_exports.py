@@ -146,3 +146,14 @@ def test_table_counts_are_found_by_variant_id_or_marked_missing():
     assert found["AN_table"].to_list() == [20, None, None, 10, None, 30]
     none = _with_table_counts(ids, table.head(0))
     assert none["in_table"].to_list() == [False] * 6 and none["AC_table"].null_count() == 6
+
+
+def test_a_beacon_document_that_is_not_json_is_named_by_its_line(pooled, tmp_path):
+    vcf, beacon = _exports(pooled, tmp_path)
+    with gzip.open(beacon, "rb") as text:
+        lines = text.read().splitlines(keepends=True)
+    lines[2] = lines[2][: len(lines[2]) // 2] + b"\n"  # cut short: not JSON
+    with gzip.open(beacon, "wb") as text:
+        text.write(b"".join(lines))
+    with pytest.raises(ValueError, match=r"^beacon\.jsonl\.gz line 3: JSON parse error"):
+        exports_match(pooled, vcf, beacon)

@@ -192,3 +192,24 @@ def test_data_docs_are_written(tmp_path):
     assert all(o.figures["data_docs"] == str(run.docs_index) for o in run.outcomes)
     page = run.docs_page.read_text()
     assert "raw_sequences" in page and "q30_fraction" in page
+
+
+def test_data_docs_templates_are_compiled_once_per_process(tmp_path, monkeypatch):
+    import jinja2
+
+    frame = set_row(raw_sequences(ROWS), 0, q30_fraction=1.2)
+    run_suite(frame, "raw_sequences", PARAMETERS["raw_sequences"], docs_dir=tmp_path / "first")
+    compiled = []
+    original = jinja2.Environment.compile
+
+    def counting(self, *args, **kwargs):
+        compiled.append(args[1] if len(args) > 1 else kwargs.get("name"))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counting)
+    again = run_suite(
+        frame, "raw_sequences", PARAMETERS["raw_sequences"], docs_dir=tmp_path / "again"
+    )
+    assert compiled == [], f"compiled again: {compiled}"
+    page = again.docs_page.read_text()
+    assert "q30_fraction" in page and "1.2" in page
