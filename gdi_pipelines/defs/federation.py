@@ -28,6 +28,7 @@ from gdi_pipelines.defs.retries import retry_transient_storage
 from gdi_pipelines.domain.aggregates import gates
 from gdi_pipelines.domain.aggregates.disclosure import protect_cohort_cells
 from gdi_pipelines.domain.aggregates.exports import (
+    FORMAT_ROWS,
     beacon_lines,
     ordered_blocks,
     write_beacon_jsonl,
@@ -230,9 +231,9 @@ def build_federation_defs() -> dg.Definitions:
             folder = Path(tmp)
             vcf = write_sites_vcf(pooled, folder / "gdi_sites.vcf.gz", "GRCh38", _lengths(settings))
             beacon = folder / "gdi_beacon_frequencies.jsonl.gz"
-            blocks = (  # one block of documents in memory at a time
+            blocks = (  # one slice of documents in memory at a time
                 beacon_lines(
-                    part,
+                    piece,
                     config.source,
                     config.source_reference,
                     "GRCh38",
@@ -240,6 +241,7 @@ def build_federation_defs() -> dg.Definitions:
                     str(version),
                 )
                 for part in ordered_blocks(pooled)
+                for piece in part.iter_slices(FORMAT_ROWS)
             )
             write_beacon_jsonl(blocks, beacon)
             variants = pooled.select(pl.len()).collect().item()

@@ -13,8 +13,9 @@ from gdi_pipelines.defs.gating import check_specs, stage_gate_publish
 from gdi_pipelines.defs.plots import plot_metadata
 from gdi_pipelines.defs.resources import PlatformResource
 from gdi_pipelines.defs.retries import retry_transient_storage
-from gdi_pipelines.domain.aggregates import gates
+from gdi_pipelines.domain.aggregates import call_tally, gates
 from gdi_pipelines.domain.aggregates.disclosure import CELL_SCHEMA, cohort_cells
+from gdi_pipelines.domain.aggregates.federation import in_region, regions
 from gdi_pipelines.domain.aggregates.plots import sample_qc_png
 from gdi_pipelines.domain.aggregates.sample_qc import SampleQcConfig, sample_qc
 from gdi_pipelines.domain.aggregates.variant_summaries import SUMMARY_SCHEMA, variant_summaries
@@ -25,6 +26,7 @@ QC_TABLE = "sample_qc"
 SUMMARIES_TABLE = "country_variant_summaries"
 COHORT_TABLE = "country_cohort_counts"
 BUILD = "GRCh38"
+REGION_POSITIONS = 65_536  # positions of a batch summarised at once
 AUTOMATION = (
     dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_blocking_checks_passed()
 )
@@ -159,15 +161,17 @@ def build_summaries_defs(partitions: dg.MultiPartitionsDefinition) -> dg.Definit
         calls, sites = scope.upstream("harmonised_variants"), scope.upstream("variant_sites")
         qc = scope.upstream(QC_TABLE).collect()
         settings = _genome_settings(platform)
-        contigs = sites.select(pl.col("chrom").unique().sort()).collect().to_series().to_list()
+        cut = regions([sites], REGION_POSITIONS)
+        call_tally.expect(sites.select(pl.len()).collect().item() * qc.height)
 
-        def per_contig():
-            """One contig at a time: memory holds its variants, not the genome's."""
-            for contig in contigs:
-                on_contig = pl.col("chrom") == contig
+        def per_region():
+            """A region at a time, in contig and position order: memory holds its sites' tally
+            and calls, not a contig's (chr1 is a tenth of the genome)."""
+            for region in cut:
+                on_region = in_region(*region)
                 yield (
                     variant_summaries(
-                        calls.filter(on_contig), sites.filter(on_contig), qc.lazy(), **settings
+                        calls.filter(on_region), sites.filter(on_region), qc.lazy(), **settings
                     )
                     .with_columns(batch_id=pl.lit(scope.where.batch_id))
                     .select(SUMMARY_TABLE_SCHEMA.names())
@@ -198,9 +202,9 @@ def build_summaries_defs(partitions: dg.MultiPartitionsDefinition) -> dg.Definit
         yield from stage_gate_publish(
             context,
             publisher,
-            per_contig(),
+            per_region(),
             outcomes,
-            {"contigs": len(contigs)},
+            {"regions": len(cut)},
             suite_docs=scope.docs(SUMMARIES_TABLE),
         )
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pysam
 
-from gdi_pipelines.synth.bgzf import BgzfWriter
+from gdi_pipelines.domain.bgzf import BgzfWriter
 from gdi_pipelines.synth.chain import write_chain_file
 from gdi_pipelines.synth.reference import Reference
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pysam
 
-from gdi_pipelines.synth.bgzf import BgzfWriter
+from gdi_pipelines.domain.bgzf import BgzfWriter
 from gdi_pipelines.synth.chain import AlignedBlock
 from gdi_pipelines.synth.countries import CountryProfile
 from gdi_pipelines.synth.genotypes import simulate_block

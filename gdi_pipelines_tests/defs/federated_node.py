@@ -14,6 +14,7 @@ import pytest
 from gdi_pipelines.cli import main as gdi
 from gdi_pipelines.config import Settings, load_settings
 from gdi_pipelines.definitions import build_definitions
+from gdi_pipelines.defs import federation, summaries
 from gdi_pipelines.defs.partitions import BATCHES, CountryBatch
 from gdi_pipelines.orchestrate import RunSummary, materialise, refresh_federation
 from gdi_pipelines.storage.delta import TableRef
@@ -21,6 +22,9 @@ from gdi_pipelines_tests.defs.landing_fixtures import KEY
 
 COUNTRIES = ("SE", "DK", "FI")
 BATCH_IDS = ("b001", "b002")
+# positions summarised / pooled at once: small, so every contig is cut into several regions
+# and the tests comparing with one pass over all rows see the cuts
+REGION_POSITIONS = 20
 
 
 @dataclass
@@ -64,6 +68,8 @@ def federated_node(tmp_path_factory: pytest.TempPathFactory) -> FederatedNode:
     with pytest.MonkeyPatch.context() as patch:
         for name, value in environment.items():
             patch.setenv(name, value)
+        patch.setattr(summaries, "REGION_POSITIONS", REGION_POSITIONS)
+        patch.setattr(federation, "REGION_POSITIONS", REGION_POSITIONS)
         args = ["--batches", "2", "--samples", "24", "--variants", "700", "--reads", "20"]
         assert gdi(["synth", *args]) == 0
         settings = load_settings()

@@ -39,11 +39,11 @@ from gdi_pipelines.cli import main as gdi
 from gdi_pipelines.config import Settings, load_settings
 from gdi_pipelines.definitions import build_definitions
 from gdi_pipelines.defs.partitions import BATCHES, CountryBatch
+from gdi_pipelines.domain.bgzf import BgzfWriter, compress_block
 from gdi_pipelines.domain.pseudonym import pseudonymise
 from gdi_pipelines.orchestrate import materialise
 from gdi_pipelines.storage.delta import TableRef
 from gdi_pipelines.storage.landing import discover_batches
-from gdi_pipelines.synth.bgzf import BgzfWriter, compress_block
 from gdi_pipelines_tests.defs.landing_fixtures import KEY
 
 COUNTRY, BAD, OTHER = "SE", "b001", "b002"

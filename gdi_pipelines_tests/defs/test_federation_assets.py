@@ -68,6 +68,15 @@ def _node_inputs(node: FederatedNode, country: str, relabel: str | None = None):
     return table("harmonised_variants"), table("variant_sites"), table("sample_qc")
 
 
+def test_the_fixture_summarises_and_pools_a_region_at_a_time(federated: FederatedNode):
+    """The equalities below hold across region boundaries only if the regions are many."""
+    contigs = federated.node_table("SE", "country_variant_summaries")["chrom"].n_unique()
+    event = federated.instance.get_latest_materialization_event(
+        dg.AssetKey("country_variant_summaries")
+    )
+    assert event.asset_materialization.metadata["regions"].value > 2 * contigs
+
+
 def test_country_totals_of_two_batches_equal_one_pass_over_both(federated: FederatedNode):
     stored = federated.node_table("SE", "country_variant_summaries")
     assert stored["batch_id"].n_unique() == 2

@@ -40,6 +40,14 @@ def tallier(genotypes: int) -> Callable:
     return compiled_tally()
 
 
+def expect(genotypes: int) -> None:
+    """Announce the genotypes a job will tally in all, in however many pieces: from
+    SMALL_GENOTYPES on, the compiled loop is loaded now, so `tallier` picks it for every
+    piece, however small (a contig tallied a region at a time)."""
+    if genotypes >= SMALL_GENOTYPES:
+        compiled_tally()
+
+
 @functools.cache
 def compiled_tally() -> Callable:
     from gdi_pipelines.domain.compiled import compiled  # imports numba

@@ -24,10 +24,12 @@ import pysam
 from isal import igzip
 
 from gdi_pipelines.domain.aggregates.federation import in_region, regions
+from gdi_pipelines.domain.bgzf import BgzfWriter
 from gdi_pipelines.domain.variants.contigs import CANONICAL_CONTIGS, REFSEQ_ACCESSIONS
 
 MITO_ACCESSION = "NC_012920.1"
-BLOCK_ROWS = 65_536  # variants formatted and written together
+BLOCK_ROWS = 65_536  # positions read together
+FORMAT_ROWS = 16_384  # Beacon documents formatted together: their text is ~0.7 KB each
 _COUNTRY_COLUMN = re.compile(r"^AF_([A-Z]{2})$")
 POOLED_INFO = {
     "AC": ("A", "Integer", "Alternate allele count, all countries"),
@@ -181,11 +183,16 @@ def write_beacon_jsonl(lines: pl.Series | Iterable[pl.Series], path: str | Path)
     path = Path(path)
     blocks = [lines] if isinstance(lines, pl.Series) else lines
     # ISA-L's gzip: ~6x faster than zlib's default level, about the same size on this text
-    with igzip.open(path, "wt") if path.suffix == ".gz" else path.open("w") as handle:
+    with igzip.open(path, "wb") if path.suffix == ".gz" else path.open("wb") as handle:
         for block in blocks:
-            for start in range(0, len(block), BLOCK_ROWS):
-                handle.write(block.slice(start, BLOCK_ROWS).str.join("\n").item() + "\n")
+            _write_lines(block, handle)
     return path
+
+
+def _write_lines(lines: pl.Series, handle) -> None:
+    """Each string of `lines` as a line, as it is (polars' CSV writer, never quoting: no
+    joined copy of the block's text)."""
+    lines.to_frame().write_csv(handle, include_header=False, quote_style="never")
 
 
 def _info_value(column: str, dtype: pl.DataType) -> pl.Expr:
@@ -255,10 +262,10 @@ def write_sites_vcf(
         pl.when(info == "").then(pl.lit(".")).otherwise(info),
         separator="\t",
     )
-    with pysam.BGZFile(str(path), "wb") as handle:
+    # zlib's default level, as bgzip, its blocks compressed on worker threads
+    with BgzfWriter(path) as handle:
         handle.write(("\n".join(_header(pooled, build, contig_lengths)) + "\n").encode())
         for block in ordered_blocks(pooled):
-            lines = block.select(line).to_series()
-            handle.write((lines.str.join("\n").item() + "\n").encode())
+            _write_lines(block.select(line).to_series(), handle)
     pysam.tabix_index(str(path), preset="vcf", force=True)
     return path

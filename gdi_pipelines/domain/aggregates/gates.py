@@ -213,7 +213,7 @@ def cohort_suppression(summary: pl.DataFrame, k: int) -> list[CheckOutcome]:
     ]
 
 
-_READ_BLOCK_BYTES = 16 << 20  # Beacon documents (or VCF records) parsed together
+_READ_BLOCK_BYTES = 4 << 20  # Beacon documents (or VCF records) parsed together
 MAX_LISTED = 50  # mismatched records named per block
 # the fields the read-back compares; Arrow's JSON reader skips the others (2.3x polars' speed)
 _BEACON_SCHEMA = pa.schema(

@@ -150,3 +150,11 @@ def test_numpy_and_compiled_tallies_agree():
     assert call_tally.tallier(10) is call_tally.compiled_tally()  # loaded: it stays in use
     call_tally.compiled_tally.cache_clear()
     assert call_tally.tallier(10) is call_tally.tally_with_numpy
+
+
+def test_a_large_job_announced_in_advance_tallies_its_small_pieces_compiled() -> None:
+    call_tally.compiled_tally.cache_clear()
+    call_tally.expect(call_tally.SMALL_GENOTYPES - 1)  # small in all: numpy stays cheaper
+    assert call_tally.tallier(10) is call_tally.tally_with_numpy
+    call_tally.expect(call_tally.SMALL_GENOTYPES)
+    assert call_tally.tallier(10) is call_tally.compiled_tally()

@@ -38,11 +38,12 @@ class BgzfWriter:
         self._pending: deque[Future[bytes]] = deque()
         self._buffer = bytearray()
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes) -> int:
         self._buffer += data
         while len(self._buffer) >= BLOCK_INPUT:
             self._submit(bytes(self._buffer[:BLOCK_INPUT]))
             del self._buffer[:BLOCK_INPUT]
+        return len(data)
 
     def _submit(self, chunk: bytes) -> None:
         self._pending.append(self._pool.submit(compress_block, chunk, self._level))
