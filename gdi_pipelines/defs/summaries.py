@@ -166,7 +166,7 @@ def build_summaries_defs(partitions: dg.MultiPartitionsDefinition) -> dg.Definit
 
         def per_region():
             """A region at a time, in contig and position order: memory holds its sites' tally
-            and calls, not a contig's (chr1 is a tenth of the genome)."""
+            and calls, not a contig's (chr1 holds 8% of GRCh38)."""
             for region in cut:
                 on_region = in_region(*region)
                 yield (
