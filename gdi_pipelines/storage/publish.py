@@ -66,12 +66,14 @@ class PartitionPublisher:
         self._staging_table: DeltaTable | None = None  # opened by the first stage()
         self._uncommitted: list[AddAction] = []
         self._staged_files: list[AddAction] = []  # committed to the staging table
-        # flat rows of one partition are staged as the table's own files, in its layout, and
-        # published by moving them into its folder: nothing is encoded twice
+        # flat rows of one partition (or of a whole unpartitioned table) are staged as the
+        # table's own files, in its layout, and published by moving them into its folder:
+        # nothing is encoded twice
         one_partition = bool(partition) and set(partition) <= set(partition_by)
+        whole_table = not partition and not partition_by
         self._files = (
             PartitionedFiles(self.staging.location, dict(partition), self.partition_by)
-            if _flat(schema) and one_partition
+            if _flat(schema) and (one_partition or whole_table)
             else None
         )
 
@@ -102,7 +104,7 @@ class PartitionPublisher:
     def _start_staging(self) -> None:
         # a retried attempt (same run_id) starts clean, whatever the failed one left here
         store_for(self.staging.location).delete_prefix(self.staging.uri)
-        partitioned = self._files is not None
+        partitioned = self._files is not None and bool(self.partition_by)
         pl.DataFrame(schema=self.schema).write_delta(
             self.staging.uri,
             mode="overwrite",
@@ -189,17 +191,17 @@ class PartitionPublisher:
         return PublishResult(self.target.uri, version, self.rows_staged, partition_rows)
 
     def _commits_own_files(self, table: DeltaTable | None) -> bool:
-        """Files staged in the table's layout, into a table (if any) of the same schema and
-        partition columns, are moved there and committed; anything else is written by
-        deltalake's writer."""
+        """Files staged in the table's layout, into a table (if any) of the same partition
+        columns and, unless they replace the whole table, the same schema, are moved there and
+        committed; anything else is written by deltalake's writer."""
         if self._files is None:
             return False
         if table is None:
             return True
-        return (
-            table.metadata().partition_columns == self.partition_by
-            and table.schema().to_json() == self._delta_schema().to_json()
-        )
+        if table.metadata().partition_columns != self.partition_by:
+            return False
+        # a whole-table publish may change the columns (e.g. a new country's)
+        return not self.partition or table.schema().to_json() == self._delta_schema().to_json()
 
     def _delta_schema(self) -> DeltaSchema:
         return DeltaSchema.from_arrow(pl.DataFrame(schema=self.schema).to_arrow().schema)
@@ -241,7 +243,7 @@ class PartitionPublisher:
         table.create_write_transaction(
             files,
             mode="overwrite",
-            schema=table.schema(),
+            schema=self._delta_schema(),  # a new schema replaces the table's
             partition_by=self.partition_by,
             partition_filters=[(k, "=", v) for k, v in sorted(self.partition.items())],
             commit_properties=CommitProperties(custom_metadata={PUBLISH_TOKEN: token}),

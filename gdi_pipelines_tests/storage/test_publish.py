@@ -80,3 +80,31 @@ def test_stage_rejects_rows_of_the_wrong_schema(tmp_path: Path):
 
 def test_sql_predicate_escapes_quotes():
     assert sql_predicate({"b": "x'y", "a": "1"}) == "a = '1' AND b = 'x''y'"
+
+
+def whole_table(root: Path, run_id: str, schema: pl.Schema) -> PartitionPublisher:
+    zone = Location(str(root / "federation"))
+    return PartitionPublisher(zone.child("pooled"), zone, "pooled", {}, run_id, schema, ())
+
+
+def test_whole_table_publish_moves_its_files_and_may_change_the_columns(tmp_path: Path):
+    def parquet(folder: Path) -> dict[str, bytes]:
+        return {p.name: p.read_bytes() for p in folder.rglob("*.parquet")}
+
+    first = whole_table(tmp_path, "r1", SCHEMA)
+    first.stage(rows("b1", [1, 2]))
+    assert first.publish().version == 0
+    wider = SCHEMA | {"AC_DK": pl.Int64}
+    second = whole_table(tmp_path, "r2", wider)
+    second.stage(rows("b2", [5, 6, 7]).with_columns(AC_DK=pl.col("value") * 10))
+    second.staged()
+    staged = parquet(Path(second.staging.uri))
+    result = second.publish()
+    assert (result.version, result.rows_written, result.partition_rows) == (1, 3, 3)
+    table = TableRef(Location(result.table_uri))
+    assert table.read().schema == wider
+    assert table.read().sort("value")["AC_DK"].to_list() == [50, 60, 70]
+    assert TableRef(Location(result.table_uri)).read(version=0).schema == SCHEMA
+    published = parquet(tmp_path / "federation" / "pooled")
+    assert staged and set(staged) <= set(published), "the staged files were moved, not rewritten"
+    assert all(published[name] == data for name, data in staged.items())

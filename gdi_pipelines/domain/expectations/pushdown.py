@@ -28,6 +28,8 @@ GX's rules, reproduced here (pandas engine, GX 1.x; the parity tests compare bot
   equivalent (look-around, backreferences, `\\b`, inline flags, possessive or atomic groups, a
   `$` that is not last) is not supported; nor are the few patterns that pandas' RE2 path would
   read differently from Python (`[:`, `{,`, `\\1`, counts above 1000).
+  On a plain column the regex is decided once per distinct value of each batch of rows the
+  engine streams (`_once_per_value`), then mapped back to the rows.
 
 Values are compared as numpy compares them: Between always as Float64 (GX's model turns every
 numeric bound into a float), sets and pairs of integers as Int64, anything with a float as
@@ -69,6 +71,7 @@ KWARGS = {  # the kwargs each supported expectation may have; any other: left to
     "ExpectColumnPairValuesToBeEqual": PAIR,
 }
 SUPPORTED = frozenset(KWARGS)
+DISTINCT_AFTER_RUNS = 4  # a batch keeping more than 1/4 of its rows as runs is made unique
 IGNORE_ROW_IF = ("both_values_are_missing", "either_value_is_missing", "neither")
 
 
@@ -116,7 +119,35 @@ def check_for(expectation: str, kwargs: dict[str, Any], schema: pl.Schema) -> Ch
     condition = _condition(expectation, kwargs, x, dtype)
     if condition is None:
         return None
+    if view is None and expectation == "ExpectColumnValuesToMatchRegex":
+        condition = _once_per_value(column, condition)
     return Check(view, (column,), ~missing & ~condition.fill_null(False), missing)
+
+
+def _once_per_value(column: str, condition: pl.Expr) -> pl.Expr:
+    """A regex `condition` decided once per distinct value of each batch of rows the engine
+    streams, then mapped back to the rows: a column repeats its values (a country, the
+    samples, alleles, a variant's id over its samples), and a regex costs per value. Values
+    are first taken once per run of equal neighbours (cheaper than hashing, when runs are
+    long), then hashed unique; a column whose runs are short skips the first step. Nulls get
+    null, as before."""
+    runs_pay = [True]
+
+    def per_batch(values: pl.Series) -> pl.Series:
+        distinct = values
+        if runs_pay[0]:
+            distinct = values.filter(values.ne_missing(values.shift(1)))
+            runs_pay[0] = distinct.len() * DISTINCT_AFTER_RUNS <= values.len()
+        if not runs_pay[0]:
+            distinct = distinct.unique()
+        distinct = distinct.drop_nulls()
+        decided = pl.DataFrame({column: distinct}).select(condition.fill_null(False)).to_series()
+        failing = distinct.filter(~decided)
+        if failing.len() == 0:
+            return values.is_not_null().replace(False, None)
+        return ~values.is_in(failing.implode())
+
+    return pl.col(column).map_batches(per_batch, return_dtype=pl.Boolean, is_elementwise=True)
 
 
 def evaluate(checks: Mapping[int, Check], table: pl.LazyFrame) -> dict[int, dict[str, Any]]:

@@ -48,6 +48,8 @@ from gdi_pipelines.domain.expectations.suites import (
 )
 from gdi_pipelines_tests.domain.expectations.tables import CLEAN
 
+SCHEMA_S = pl.Schema({"s": pl.String})
+
 PARAMETERS = {"expected_samples": 50, "expected_rows": 40}
 # map expectations polars does not decide, left to GX on chunks (the rest is pushed down)
 GX_ONLY = {("clinical_phenotypes", "disease_onset_form")}  # look-ahead in its regex
@@ -560,3 +562,20 @@ def test_run_suite_is_the_same_with_either_engine(table):
     failed = [o for o in lazy.outcomes if not o.passed]
     assert failed  # the damage shows
     assert any(json.loads(o.figures.get("partial_unexpected_list", "[]")) for o in failed)
+
+
+def test_a_regex_decided_once_per_value_agrees_with_one_per_row_batch_after_batch():
+    """The per-value regex keeps state across the engine's batches (whether runs of equal
+    neighbours pay): batches of long runs, then short runs, then long runs again, each with
+    failing values and nulls, must give what the regex gives row by row."""
+    check = pushdown.check_for(
+        "ExpectColumnValuesToMatchRegex", {"column": "s", "regex": "^[A-Z]{2}$"}, SCHEMA_S
+    )
+    row_by_row = ~pl.col("s").is_null() & ~pl.col("s").str.contains(r"^[A-Z]{2}$").fill_null(False)
+    long_runs = ["SE"] * 40 + [None] * 3 + ["se"] * 5 + ["DK"] * 40 + ["S1"]
+    short_runs = [f"{a}{b}" for a in "AbC" for b in "dEF"] * 6 + [None, "XY", "x"]
+    for batch in (long_runs, short_runs, long_runs, short_runs[::-1]):
+        frame = pl.DataFrame({"s": batch}, schema=SCHEMA_S)
+        got = frame.select(check.unexpected).to_series()
+        assert got.to_list() == frame.select(row_by_row).to_series().to_list()
+        assert got.sum() > 0 and got.sum() < len(batch)
