@@ -22,6 +22,7 @@ from gdi_pipelines.domain.aggregates.exports import countries_of
 from gdi_pipelines.domain.aggregates.suppression import Status, pinned
 from gdi_pipelines.domain.pseudonym import PSEUDONYM_PATTERN
 from gdi_pipelines.domain.quality import CheckOutcome, Severity, outcome
+from gdi_pipelines.domain.read_ahead import read_ahead
 
 QC_COMPLETE = "every_genotyped_sample_has_qc"
 QC_PASS_FRACTION = "qc_pass_fraction"
@@ -258,7 +259,7 @@ def _beacon_pooled_counts(path: Path):
     raises ValueError naming the file and its line."""
     pooled_population = pl.col("frequencyInPopulations").list.first()
     pooled_ac = pooled_population.struct.field("frequencies").list.first()
-    for first, block in _text_blocks(path):
+    for first, block in read_ahead(_text_blocks(path), depth=1, name="gdi-export-reader"):
         try:
             docs = pa_json.read_json(io.BytesIO(block), parse_options=_BEACON_PARSE)
         except pa.ArrowInvalid as error:
@@ -280,7 +281,7 @@ def _vcf_counts(path: Path):
     polars (htslib has read every record when it indexed the file)."""
     fields = pl.col("line").str.split_exact("\t", 7)
     info = fields.struct.field("field_7")
-    for first, block in _text_blocks(path):
+    for first, block in read_ahead(_text_blocks(path), depth=1, name="gdi-export-reader"):
         text = pl.Series("line", [block.removesuffix(b"\n")], dtype=pl.Binary)
         lines = text.cast(pl.String).str.split("\n").explode()  # the cast checks UTF-8
         records = lines.to_frame().with_row_index("line_no", offset=first)

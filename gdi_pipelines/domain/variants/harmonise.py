@@ -24,6 +24,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
+from gdi_pipelines.domain.read_ahead import read_ahead
 from gdi_pipelines.domain.variants.contigs import canonical_contigs
 from gdi_pipelines.domain.variants.genotype_qc import (
     NO_CALL,
@@ -45,7 +46,7 @@ from gdi_pipelines.domain.variants.records import vcf_samples as read_vcf_sample
 from gdi_pipelines.domain.variants.reference import ReferenceGenome
 from gdi_pipelines.domain.variants.rows import AlleleRows, RejectReason, object_array
 from gdi_pipelines.domain.variants.split import recode_genotypes, split_index, split_number_r
-from gdi_pipelines.domain.variants.vcf_text import read_ahead, read_vcf_chunks
+from gdi_pipelines.domain.variants.vcf_text import read_vcf_chunks
 
 CALL_SCHEMA = {
     "sample": pl.String,
@@ -167,7 +168,7 @@ def harmonise_vcf(
 def _stream(path, ctx: _Context, region, pos_range) -> Iterator[HarmonisedChunk]:
     try:
         chunks = read_vcf_chunks(path, ctx.config.chunk_size, region, pos_range)
-        for chunk in read_ahead(chunks):
+        for chunk in read_ahead(chunks, name="gdi-vcf-reader"):
             yield _harmonise_chunk(chunk, ctx)
     finally:
         ctx.source.close()

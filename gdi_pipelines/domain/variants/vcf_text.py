@@ -12,9 +12,6 @@ column, a sample with more fields than its FORMAT.
 
 from __future__ import annotations
 
-import contextlib
-import queue
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -322,44 +319,3 @@ def read_vcf_chunks(
         return read_record_chunks(path, chunk_size, region, pos_range)
     tags, n_samples = header
     return read_text_chunks(path, chunk_size, n_samples, tags)
-
-
-def read_ahead(chunks: Iterator[RecordChunk], depth: int = 2) -> Iterator[RecordChunk]:
-    """`chunks`, produced on a thread of its own up to `depth` ahead of the consumer: the
-    decompression and the compiled decoding run without the GIL, beside the caller's work.
-    The producer's error is raised here, in order; closing this generator stops the producer."""
-    slots: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-    done = object()
-
-    def produce() -> None:
-        try:
-            for chunk in chunks:
-                while not stop.is_set():
-                    try:
-                        slots.put((chunk, None), timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            slots.put((done, None))
-        except BaseException as err:  # handed over to the consumer, raised there
-            slots.put((done, err))
-
-    worker = threading.Thread(target=produce, name="gdi-vcf-reader", daemon=True)
-    worker.start()
-    try:
-        while True:
-            chunk, err = slots.get()
-            if err is not None:
-                raise err
-            if chunk is done:
-                return
-            yield chunk
-    finally:
-        stop.set()
-        while worker.is_alive():  # unblock a producer waiting on a full queue
-            with contextlib.suppress(queue.Empty):
-                slots.get(timeout=0.1)
-        worker.join()

@@ -1,30 +1,27 @@
 """The compiled text VCF reader gives exactly the cyvcf2 reader's chunks (real files, hand-written
 edge cases, plain/gzip/BGZF, CRLF), names the line of a bad record, hands BCF and non-Integer
-GQ/DP/AD headers to cyvcf2, and reads ahead on a thread that stops when the consumer does."""
+GQ/DP/AD headers to cyvcf2, and gives the same chunks when read ahead on a thread."""
 
 from __future__ import annotations
 
 import gzip
-import itertools
 import subprocess
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pysam
 import pytest
 
+from gdi_pipelines.domain.read_ahead import read_ahead
 from gdi_pipelines.domain.variants import vcf_text
 from gdi_pipelines.domain.variants.records import RecordChunk, VcfFormatError, read_record_chunks
-from gdi_pipelines.domain.variants.vcf_text import read_ahead, read_vcf_chunks, text_vcf_tags
+from gdi_pipelines.domain.variants.vcf_text import read_vcf_chunks, text_vcf_tags
 from gdi_pipelines_tests.domain.variants.variants_oracles import ANNOTATION, BEAGLE, HAPMAP
 
 LISTS = ("first_index", "chrom", "ref", "alts", "filters", "first_line")
 ARRAYS = ("pos", "gt", "gq", "dp", "ad")
 FORMS = ("plain", "gzip", "bgzf")
 CHUNK_SIZES = (1, 2, 5000)
-READER_THREAD = "gdi-vcf-reader"
 
 HEADER = [
     "##fileformat=VCFv4.2",
@@ -423,48 +420,12 @@ def test_a_bad_record_late_in_a_real_file_across_small_blocks(
         assert word in caught.value.reason
 
 
-# read_ahead
-
-
-def _live_reader_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name == READER_THREAD and t.is_alive()]
-
-
-def test_read_ahead_keeps_the_order() -> None:
-    assert list(read_ahead(iter(range(100)), depth=2)) == list(range(100))
-    assert not _live_reader_threads()
-
-
 def test_read_ahead_of_chunks_equals_reading_them() -> None:
     ahead = list(read_ahead(read_vcf_chunks(HAPMAP, 100)))
     direct = list(read_record_chunks(HAPMAP, 100))
     assert len(ahead) == len(direct) > 1
     for index, (mine, other) in enumerate(zip(ahead, direct, strict=True)):
         _assert_same_chunk(mine, other, f"chunk {index}")
-
-
-def test_read_ahead_raises_the_producer_error_after_the_earlier_items() -> None:
-    def failing() -> Iterator[int]:
-        yield from range(3)
-        raise VcfFormatError("x.vcf", "boom", 7)
-
-    got: list[int] = []
-    with pytest.raises(VcfFormatError) as caught:
-        for item in read_ahead(failing(), depth=1):
-            got.append(item)
-    assert got == [0, 1, 2]
-    assert (caught.value.reason, caught.value.line) == ("boom", 7)
-    assert not _live_reader_threads()
-
-
-def test_closing_read_ahead_early_stops_its_thread() -> None:
-    ahead = read_ahead(itertools.count(), depth=2)
-    for item in ahead:
-        assert item == 0
-        break
-    assert _live_reader_threads(), "the producer runs while the consumer holds the generator"
-    ahead.close()
-    assert not _live_reader_threads()
 
 
 def test_line_scan_equals_splitting_the_text() -> None:
