@@ -82,6 +82,10 @@ def materialise_landed(settings: Settings, args: argparse.Namespace) -> int:
     if not ready:
         print("no complete batch in the landing zone")
         return 1
+    # load GX and the compiled loops now, as deployments' step processes are forked from a
+    # server that did (definitions.py): steps, and their quality gates, do not time the loading
+    import gdi_pipelines.defs.step_preload  # noqa: F401
+
     instance = local_instance(settings)
     register_batches(instance, ready)
     defs = build_definitions(settings.countries)

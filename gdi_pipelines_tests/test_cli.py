@@ -151,6 +151,37 @@ def test_webserver_shows_the_demo_runs_and_assets(demo):
         server.wait(timeout=30)
 
 
+MATERIALIZE_UNTIL_THE_RUNS = """
+import sys
+import gdi_pipelines.orchestrate as orchestrate
+from gdi_pipelines.cli import main
+
+def first_run(*args, **kwargs):
+    print("loaded:", *[m for m in ("great_expectations", "matplotlib") if m in sys.modules])
+    sys.exit(0)
+
+orchestrate.materialise = first_run
+main(["materialize", "--countries", "SE"])
+"""
+
+
+def test_materialize_loads_the_step_libraries_before_its_runs(demo):
+    """As the forkserver does for deployments' step processes: no step, and so no quality
+    gate, pays for importing Great Expectations or matplotlib."""
+    _, env, _ = demo
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("GDI_", "DAGSTER_"))}
+    done = subprocess.run(
+        [sys.executable, "-c", MATERIALIZE_UNTIL_THE_RUNS],
+        cwd=REPO,
+        env=clean | env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.split() == ["loaded:", "great_expectations", "matplotlib"]
+
+
 def test_rerunning_the_demo_replaces_its_partitions(demo):
     home, env, _ = demo
     again = gdi("demo", *SMALL, env=env)

@@ -1,7 +1,8 @@
-"""Imported once by the multiprocess executor's forkserver: every step process is forked from it
-with the code location, Great Expectations (~3 s to import), matplotlib and the compiled loops
-(VCF decoder, genotype QC, allele counts; ~0.8 s to import numba and load them) in memory.
-Nothing here leaves a file, a table, a thread or a runtime open, so forking after it is safe."""
+"""Loads the code location, Great Expectations (~3 s to import), matplotlib and the compiled loops
+(VCF decoder, genotype QC, allele counts; ~0.8 s to import numba and load them) once: in the
+multiprocess executor's forkserver, from which every step process is forked, and in
+`gdi materialize` before its in-process runs. Nothing here leaves a file, a table, a thread or
+a runtime open, so forking after it is safe."""
 
 import os
 

@@ -26,6 +26,22 @@ def _calls(rows: list[tuple[str, int, str]]) -> pl.LazyFrame:
     return pl.concat([frame, frame]).lazy()  # sites repeat across samples
 
 
+def test_ref_matches_sees_each_site_once_whatever_the_order_of_its_calls(genome):
+    reference, sequence = genome
+    wrong_first = ("chr1", 1, "N")  # the sequence holds no N
+    sites = [wrong_first] + [("chr1", p, sequence[p - 1]) for p in range(2, 40)]
+    other_contig = ("chr2", 2, sequence[1])  # right after chr1:2, with the same REF
+    in_order = [*sites[:2], other_contig, *sites[2:]]
+    sample_after_sample = [site for site in in_order for _ in range(3)]
+    calls = sample_after_sample + sites[:0:-1] + [("chr1", 7, sequence[6:9])]
+    outcome = gates.ref_matches(
+        pl.LazyFrame(calls, schema=list(COLUMNS), orient="row"), COLUMNS, reference, "GRCh38"
+    )
+    assert outcome.figures["sites_checked"] == len(sites) + 2
+    assert outcome.figures["mismatches"] == 1 + (sequence[1] != "C")  # chr2 is ACGTNACGTA
+    assert outcome.failures[0].startswith("GRCh38 chr1:1 REF N but")
+
+
 def test_ref_matches_checks_every_site_in_windows_of_the_reference(genome, monkeypatch):
     reference, sequence = genome
     monkeypatch.setattr(normalise, "WINDOW_SPAN", 64)  # many windows, alleles across edges
