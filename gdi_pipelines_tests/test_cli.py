@@ -21,9 +21,14 @@ SMALL = ("--samples", "4", "--variants", "150", "--reads", "40")
 
 
 def gdi(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return python("-m", "gdi_pipelines.cli", *args, env=env)
+
+
+def python(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """This interpreter with `args`, under `env` instead of the caller's GDI_/DAGSTER_ vars."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("GDI_", "DAGSTER_"))}
     return subprocess.run(
-        [sys.executable, "-m", "gdi_pipelines.cli", *args],
+        [sys.executable, *args],
         cwd=REPO,
         env=clean | env,
         capture_output=True,
@@ -169,15 +174,7 @@ def test_materialize_loads_the_step_libraries_before_its_runs(demo):
     """As the forkserver does for deployments' step processes: no step, and so no quality
     gate, pays for importing Great Expectations or matplotlib."""
     _, env, _ = demo
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("GDI_", "DAGSTER_"))}
-    done = subprocess.run(
-        [sys.executable, "-c", MATERIALIZE_UNTIL_THE_RUNS],
-        cwd=REPO,
-        env=clean | env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = python("-c", MATERIALIZE_UNTIL_THE_RUNS, env=env)
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.split() == ["loaded:", "great_expectations", "matplotlib"]
 
