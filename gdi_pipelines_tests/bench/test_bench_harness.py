@@ -64,6 +64,18 @@ def test_process_tree_memory_counts_every_process_of_a_pipeline() -> None:
     assert measured.seconds > 0.4 and measured.rss_samples > 5
 
 
+def test_process_tree_memory_counts_a_vforked_child_once() -> None:
+    """Python's subprocess vforks: until the exec, the child runs in its parent's memory, which
+    /proc shows under both. A 200 MiB process starting 300 commands stays about 200 MiB."""
+    spawning = (
+        "import subprocess; x = bytearray(200 << 20); "
+        "[subprocess.run(['true']) for _ in range(300)]"
+    )
+    measured = run_measured([sys.executable, "-S", "-c", spawning])
+    assert 200 << 20 < measured.peak_rss_bytes < 300 << 20
+    assert measured.rss_samples > 20
+
+
 def test_options_sort_sizes_and_refuse_fewer_than_three_repetitions() -> None:
     options = parse_options(["--sizes", "10M,1M", "--out", "x/bench.json"])
     assert options.sizes == ("1M", "10M") and options.repetitions == 3
