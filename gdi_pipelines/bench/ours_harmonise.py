@@ -38,7 +38,7 @@ from gdi_pipelines.storage.reference_catalogue import load_catalogue
 
 BENCH_KEY = b"gdi-bench-pseudonym-key-not-secret"
 RUN_ID = "bench"
-CHUNK_SIZE = 5000  # the asset's default (VariantsConfig.chunk_size)
+CHUNK_SIZE = 2500  # the asset's default (VariantsConfig.chunk_size)
 _KEYS = {"country": pl.String, "batch_id": pl.String}
 TABLES = {
     "harmonised_variants": CALL_SCHEMA,

@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import functools
 import gc
 
 import dagster as dg
 
-
-@functools.cache
-def _malloc_trim():
-    """glibc's malloc_trim, or None where the C library has none (musl, macOS)."""
-    name = ctypes.util.find_library("c")
-    trim = getattr(ctypes.CDLL(name), "malloc_trim", None) if name else None
-    if trim is not None:
-        trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
-    return trim
+from gdi_pipelines.allocators import libc
 
 
 def release_freed_memory() -> bool:
@@ -25,8 +14,8 @@ def release_freed_memory() -> bool:
     collection), then give the heap's free pages back (numpy and Python free into glibc's
     arenas, which keep them); True if glibc released anything."""
     gc.collect()
-    trim = _malloc_trim()
-    return bool(trim(0)) if trim is not None else False
+    c = libc()
+    return bool(c.malloc_trim(0)) if c is not None else False
 
 
 @dg.success_hook(name="release_freed_memory")

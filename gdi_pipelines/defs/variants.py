@@ -86,7 +86,7 @@ class VariantsConfig(dg.Config):
     min_dp: int = 10
     reject_rate_ceiling: float = 0.2
     no_call_rate_ceiling: float = 0.1
-    chunk_size: int = 5000
+    chunk_size: int = 2500
     # worker processes for region shards of an indexed VCF (read through htslib); 0 = every CPU
     # for a VCF over PARALLEL_FROM_BYTES that the text decoder cannot read (BCF, say), else one
     # process, whose reading and staging threads use a second core
@@ -256,7 +256,15 @@ def build_variants_defs(partitions: dg.MultiPartitionsDefinition) -> dg.Definiti
         )
         outcomes = [
             vcf_check,
-            *variant_gates(staged, stats, reasons, harmonise_config, config, redact(vcf.path)),
+            *variant_gates(
+                staged,
+                stats,
+                reasons,
+                harmonise_config,
+                config,
+                redact(vcf.path),
+                publishers[TABLE].staged_partitions("chrom"),
+            ),
             gates.samples_match(header_samples, list(pseudonyms.values()), redact(vcf.path)),
         ]
         outcomes += validate_staged(
@@ -296,8 +304,9 @@ def _unreadable(name: str, intact: bool, redact):
 
 
 def variant_gates(
-    staged, stats, reasons, harmonise_config, config, source: str = "VCF"
+    staged, stats, reasons, harmonise_config, config, source: str = "VCF", contigs=None
 ) -> list[CheckOutcome]:
+    """`contigs`: the staged table's chrom partitions (None: not known)."""
     lifted = harmonise_config.source_build != harmonise_config.target_build
     fasta, build = harmonise_config.target_fasta, harmonise_config.target_build
     columns, label = ("chrom", "pos", "ref"), "GRCh38"
@@ -308,7 +317,8 @@ def variant_gates(
         columns, label = ("source_chrom", "source_pos", "source_ref"), "source"
     genome = ReferenceGenome(fasta, build)
     try:
-        outcomes = [gates.ref_matches(staged, columns, genome, label)]
+        by_contig = contigs if columns[0] == "chrom" else None  # the partition column
+        outcomes = [gates.ref_matches(staged, columns, genome, label, by_contig)]
     finally:
         genome.close()
     top = ", ".join(f"{r} ({n})" for r, n in reasons.most_common(3)) or "none"

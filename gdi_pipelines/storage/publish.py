@@ -154,6 +154,15 @@ class PartitionPublisher:
         self._commit_files()
         return self.staging.scan()
 
+    def staged_partitions(self, column: str) -> list[str | None] | None:
+        """The values of partition column `column` that the staged files hold, sorted; None
+        when they are not staged in partitions of it."""
+        if self._files is None or column not in self.partition_by:
+            return None
+        self._commit_files()
+        values = {action.partition_values.get(column) for action in self._staged_files}
+        return sorted(values, key=lambda v: (v is None, v or ""))
+
     def publish(self) -> PublishResult:
         """Replace the partition in the target table with the staged rows, in one commit.
 

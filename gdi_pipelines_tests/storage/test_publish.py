@@ -109,3 +109,21 @@ def test_whole_table_publish_moves_its_files_and_may_change_the_columns(tmp_path
     published = parquet(tmp_path / "federation" / "pooled")
     assert staged and set(staged) <= set(published), "the staged files were moved, not rewritten"
     assert all(published[name] == data for name, data in staged.items())
+
+
+def test_staged_partitions_lists_the_values_of_a_partition_column(tmp_path: Path):
+    node = Location(str(tmp_path / "nodes" / "SE"))
+    schema = pl.Schema({**SCHEMA, "chrom": pl.String})
+    by_chrom = PartitionPublisher(
+        node.child("c"), node, "c", {"batch_id": "b1"}, "r1", schema, ("batch_id", "chrom")
+    )
+    for chrom in ("chrX", "chr1", "chrX", "chr10"):
+        by_chrom.stage(rows("b1", [1, 2]).with_columns(chrom=pl.lit(chrom)))
+    assert by_chrom.staged_partitions("chrom") == ["chr1", "chr10", "chrX"]
+    assert by_chrom.staged_partitions("batch_id") == ["b1"]
+    assert by_chrom.staged_partitions("value") is None  # not a partition column
+    assert by_chrom.staged().select("chrom").unique().collect()["chrom"].sort().to_list() == [
+        "chr1",
+        "chr10",
+        "chrX",
+    ]

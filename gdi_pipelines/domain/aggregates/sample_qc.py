@@ -26,6 +26,7 @@ qc_fail_reasons lists the flags (and sex_mismatch, sex_ambiguous); qc_pass when 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -57,6 +58,7 @@ MAD_FLOOR = {
     "ti_tv": 0.01,
     "n_singletons": 1.0,
 }
+X_WINDOW_SITES = 32_768  # chrX sites whose calls are read and counted together
 OUTLIER_METRICS = ("call_rate", "n_het", "het_hom_ratio", "ti_tv", "n_singletons")
 _TRANSITIONS = ["AG", "GA", "CT", "TC"]
 
@@ -164,6 +166,41 @@ def _singletons(rows: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
+def _chrx_heterozygosity(
+    x_rows: pl.LazyFrame, x_sites: pl.LazyFrame, samples: pl.LazyFrame, config: SampleQcConfig
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """`chrx_heterozygosity` (per batch, per sample) summed over windows of X_WINDOW_SITES
+    chrX sites: each window's calls are read on their own (row groups outside it are skipped).
+    Read whole, chrX's 5M calls of the 100M-genotype batch took +300 MiB in the allele counts,
+    then again in the join with the informative sites."""
+    positions = x_sites.select("pos").unique().sort("pos").collect()["pos"]
+    bounds = [*positions.gather_every(X_WINDOW_SITES), positions[-1] + 1] if len(positions) else []
+    windows = [
+        pl.col("pos").is_between(low, high, "left") for low, high in itertools.pairwise(bounds)
+    ] or [pl.lit(True)]
+    per_batch, per_sample = [], []
+    for window in windows:
+        rows = x_rows.filter(window)
+        counts = batch_variant_counts(
+            rows, x_sites.filter(window), samples, config.build, config.par_regions
+        )
+        batch_part, sample_part = chrx_heterozygosity(rows, counts, config.sex)
+        per_batch.append(batch_part.collect())
+        per_sample.append(sample_part.collect(engine="streaming"))
+    return _summed(per_batch, BATCH), _summed(per_sample, [*BATCH, "sample"])
+
+
+def _summed(parts: list[pl.DataFrame], keys: list[str]) -> pl.DataFrame:
+    """The parts' columns other than `keys` summed per key, in the parts' types."""
+    schema = parts[0].schema
+    return (
+        pl.concat(parts)
+        .group_by(keys, maintain_order=True)
+        .agg(pl.exclude(keys).sum())
+        .cast(dict(schema))
+    )
+
+
 def _outlier(metric: str, k: float, min_batch: int, floor: float) -> pl.Expr:
     value, stratum = pl.col(metric), [*BATCH, "karyotype"]
     median = value.median().over(stratum)
@@ -201,17 +238,24 @@ def sample_qc(
         .filter(pl.col("chrom") == "chrX")
         .filter(region == X_NONPAR)
     )
-    x_counts = batch_variant_counts(x_rows, x_sites, samples, config.build, config.par_regions)
-    x_batch, x_sample = chrx_heterozygosity(x_rows, x_counts, config.sex)
+    x_batch, x_sample = _chrx_heterozygosity(x_rows, x_sites, samples, config)
 
     # each per-sample aggregate is computed on its own, one after the other: in one plan the
-    # engine ran them side by side, each with its own read buffers (100M genotypes: 2.1 GB)
+    # engine ran them side by side, each with its own read buffers (100M genotypes: 2.1 GB).
+    # The call metrics (long, in little memory) come between the two that need most (AC = 1
+    # variants: +157 MiB, distinct sites: +61), whose freed memory polars' allocator keeps for
+    # half a second: one right after the other, they added up
     parts = [
-        (_per_region_site_counts(sites, region), BATCH),
-        (_call_metrics(pass_rows("ref", "alt", "dosage", "ploidy", "chrom", "pos"), region), None),
-        (_singletons(pass_rows("variant_id", "dosage")), None),
-        (x_sample, None),
-        (x_batch, BATCH),
+        (lambda: _singletons(pass_rows("variant_id", "dosage")), None),
+        (
+            lambda: _call_metrics(
+                pass_rows("ref", "alt", "dosage", "ploidy", "chrom", "pos"), region
+            ),
+            None,
+        ),
+        (lambda: _per_region_site_counts(sites, region), BATCH),
+        (x_sample.lazy, None),
+        (x_batch.lazy, BATCH),
     ]
     implied = {
         "implied_x": implied_ploidy_expr("_x"),
@@ -226,7 +270,7 @@ def sample_qc(
         .drop("_x", "_y")
     )
     for part, keys in parts:
-        computed = part.collect(engine="streaming").lazy()
+        computed = part().collect(engine="streaming").lazy()
         table = table.join(computed, on=keys or [*BATCH, "sample"], how="left")
     table = table.with_columns(pl.col(c).fill_null(0) for c in counts).with_columns(
         pl.col("^n_.*_sites$").fill_null(0)

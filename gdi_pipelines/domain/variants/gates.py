@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import polars as pl
 
@@ -30,20 +32,27 @@ def _outcome(name: str, failures: list[str], **figures) -> CheckOutcome:
 
 
 def ref_matches(
-    calls: pl.LazyFrame, columns: tuple[str, str, str], genome: ReferenceGenome, label: str
+    calls: pl.LazyFrame,
+    columns: tuple[str, str, str],
+    genome: ReferenceGenome,
+    label: str,
+    contigs: Sequence[str] | None = None,
 ) -> CheckOutcome:
-    """Each distinct (chrom, pos, ref) in `columns` checked against `genome` (1-based pos)."""
+    """Each distinct (chrom, pos, ref) in `columns` checked against `genome` (1-based pos).
+    `contigs`: every value of the chrom column in `calls`, where known (the partitions of a
+    table partitioned by it): the sites are then found contig by contig, each read from its own
+    files (100M genotypes: +245 MiB where all at once took +337)."""
     chrom, pos, ref = columns
     # a site's calls lie together (sample after sample): runs of one are cut to their first row
     # before the hash table sees them (100M genotypes: 2.0 -> 1.0 s)
     first_of_run = pl.any_horizontal(pl.col(c).ne_missing(pl.col(c).shift()) for c in columns)
-    sites = (
-        calls.select(chrom, pos, ref)
-        .filter(first_of_run)
-        .unique()
-        .sort(chrom, pos)
-        .collect(engine="streaming")
-    )
+
+    def distinct(rows: pl.LazyFrame) -> pl.DataFrame:
+        rows = rows.select(chrom, pos, ref).filter(first_of_run).unique()
+        return rows.sort(chrom, pos).collect(engine="streaming")
+
+    parts = [distinct(calls.filter(pl.col(chrom).eq_missing(contig))) for contig in contigs or ()]
+    sites = pl.concat(parts) if parts else distinct(calls)
     bad: list[str] = []
     for (contig,), at in sites.partition_by(chrom, as_dict=True, maintain_order=True).items():
         canonical = canonical_contig(contig, genome.build)

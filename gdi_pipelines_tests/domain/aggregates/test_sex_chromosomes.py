@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
+from gdi_pipelines.domain.aggregates import sample_qc as sample_qc_module
 from gdi_pipelines.domain.aggregates.sample_qc import SampleQcConfig, sample_qc
 from gdi_pipelines.domain.aggregates.variant_summaries import variant_summaries
 from gdi_pipelines_tests.domain.aggregates.sex_batch import (
@@ -25,11 +27,11 @@ def sex_batch(tmp_path_factory):
     vcf, fasta = write_sex_batch(folder)
     calls, sites, samples = harmonise_sex_batch(vcf, fasta)
     qc = sample_qc(calls.lazy(), sites.lazy(), samples.lazy(), config=QC).collect()
-    return folder, vcf, calls, sites, qc
+    return folder, vcf, calls, sites, qc, samples
 
 
 def test_inferred_sex_finds_both_swaps(sex_batch) -> None:
-    _, _, _, _, qc = sex_batch
+    _, _, _, _, qc, _ = sex_batch
     inferred = dict(qc.select("sample", "inferred_sex").iter_rows())
     print(qc.select("sample", "reported_sex", "chrx_f", "chry_call_rate", "inferred_sex"))
     assert inferred == TRUE_KARYOTYPE
@@ -61,7 +63,7 @@ def _fill_tags_by_karyotype(folder, vcf, samples: list[str], karyotypes: dict) -
 
 
 def test_ploidy_exact_an_on_sex_chromosomes_equals_bcftools(sex_batch) -> None:
-    folder, vcf, calls, sites, qc = sex_batch
+    folder, vcf, calls, sites, qc, _ = sex_batch
     summaries = variant_summaries(calls.lazy(), sites.lazy(), qc.lazy(), par_regions=PARS).collect(
         engine="streaming"
     )
@@ -86,7 +88,7 @@ def test_ploidy_exact_an_on_sex_chromosomes_equals_bcftools(sex_batch) -> None:
 
 
 def test_clinical_sex_at_birth_is_the_reported_sex_when_known(sex_batch) -> None:
-    _, _, calls, sites, _ = sex_batch
+    _, _, calls, sites, _, _ = sex_batch
     clinical = pl.DataFrame(
         {
             "country": "SE",
@@ -111,3 +113,18 @@ def test_clinical_sex_at_birth_is_the_reported_sex_when_known(sex_batch) -> None
     # the clinical record corrects the sequencing manifest of the woman reported male
     assert row["SWAP_F"]["reported_sex"] == "female"
     assert row["SWAP_F"]["sex_mismatch"]  # the manifest and clinical sexes still disagree
+
+
+def test_chrx_counted_window_by_window_equals_all_at_once(sex_batch, monkeypatch) -> None:
+    """chrX sites are counted X_WINDOW_SITES at a time; windows of 7 sites (several, the last
+    shorter) give what one window over all of them gives, F and its parts included."""
+    _, _, calls, sites, qc, samples = sex_batch
+    x_sites = qc["n_x_sites"][0]
+    assert x_sites > 7 and x_sites % 7  # several windows, a partial last one
+    monkeypatch.setattr(sample_qc_module, "X_WINDOW_SITES", 7)
+    windowed = sample_qc(calls.lazy(), sites.lazy(), samples.lazy(), config=QC).collect()
+    columns = ["sample", "chrx_f", "n_x_sites", "inferred_sex", "call_rate", "n_singletons"]
+    # F's sums may add in another order: equal to the last few bits
+    assert_frame_equal(
+        windowed.select(columns).sort("sample"), qc.select(columns).sort("sample"), rel_tol=1e-12
+    )

@@ -70,3 +70,17 @@ def test_ref_matches_checks_every_site_in_windows_of_the_reference(genome, monke
         "GRCh38 chr2:100 REF A but the reference has ",
         "GRCh38 chr9:3: contig not in the reference",
     )
+
+
+def test_ref_matches_contig_by_contig_finds_what_all_at_once_finds(genome):
+    """Given the contigs (a table's chrom partitions), each is read on its own: the sites and
+    mismatches are the same, in the same order, whichever contig they are on."""
+    reference, sequence = genome
+    good = [("chr1", p, sequence[p - 1]) for p in range(1, 30)] + [("chr2", 3, "G")]  # ACGTN..
+    wrong = [("chr1", 9, "N"), ("chr2", 4, "N"), ("chr9", 3, "A")]
+    calls = _calls([*good, *wrong])
+    at_once = gates.ref_matches(calls, COLUMNS, reference, "GRCh38")
+    by_contig = gates.ref_matches(calls, COLUMNS, reference, "GRCh38", ["chr1", "chr2", "chr9"])
+    assert by_contig.figures == at_once.figures
+    assert by_contig.figures["sites_checked"] == len(good) + len(wrong)
+    assert by_contig.failures == at_once.failures and len(at_once.failures) == 3
