@@ -6,7 +6,7 @@ millisecond during the first STARTUP_SECONDS so that short runs are seen too (a 
 than the interval can still be missed). Pages shared between processes of the tree count once
 per process, as `ps` shows them, with one exception: a child between its (v)fork and its exec
 still runs in its parent's memory, which /proc shows under both, so it counts nothing (Python's
-subprocess vforks: a 550 MiB process starting `tail` read as 1,100 MiB when sampled then).
+subprocess vforks: a 562 MiB process starting `tail` read as 1,127 MiB when sampled then).
 `ru_maxrss` is not used: a child forked from this Python process inherits its RSS as "maximum"
 before it execs, which hides small tools entirely.
 """

@@ -116,12 +116,12 @@ def test_clinical_sex_at_birth_is_the_reported_sex_when_known(sex_batch) -> None
 
 
 def test_chrx_counted_window_by_window_equals_all_at_once(sex_batch, monkeypatch) -> None:
-    """chrX sites are counted X_WINDOW_SITES at a time; windows of 7 sites (several, the last
-    shorter) give what one window over all of them gives, F and its parts included."""
+    """chrX is counted X_REGION_POSITIONS positions at a time; regions of 7 (several, the last
+    shorter) give what one region over all of them gives, F and its parts included."""
     _, _, calls, sites, qc, samples = sex_batch
     x_sites = qc["n_x_sites"][0]
     assert x_sites > 7 and x_sites % 7  # several windows, a partial last one
-    monkeypatch.setattr(sample_qc_module, "X_WINDOW_SITES", 7)
+    monkeypatch.setattr(sample_qc_module, "X_REGION_POSITIONS", 7)
     windowed = sample_qc(calls.lazy(), sites.lazy(), samples.lazy(), config=QC).collect()
     columns = ["sample", "chrx_f", "n_x_sites", "inferred_sex", "call_rate", "n_singletons"]
     # F's sums may add in another order: equal to the last few bits
