@@ -101,7 +101,7 @@ class PartitionedFiles:
 
     def add(self, frame: pl.DataFrame) -> list[AddAction]:
         written = []
-        groups = frame.partition_by(self.varying, as_dict=True) if self.varying else {(): frame}
+        groups = _partitions(frame, self.varying)
         for key, part in groups.items():
             self._buffers.setdefault(key, []).append(part)
             rows, size = self._held.get(key, (0, 0))
@@ -121,6 +121,16 @@ class PartitionedFiles:
         values = {c: _partition_value(v) for c, v in zip(self.varying, key, strict=True)}
         values |= self.fixed
         return write_data_file(self.table, frame, {c: values[c] for c in self.partition_by})
+
+
+def _partitions(frame: pl.DataFrame, columns: list[str]) -> dict[tuple, pl.DataFrame]:
+    """`frame` by the values of `columns`; a frame of one partition (a chunk of a sorted VCF
+    mostly is) whole, without the copy `partition_by` makes of every column."""
+    if not columns:
+        return {(): frame}
+    if frame.height and frame.select(pl.col(columns).n_unique()).row(0) == (1,) * len(columns):
+        return {frame.select(columns).row(0): frame}
+    return frame.partition_by(columns, as_dict=True)
 
 
 def _partition_value(value) -> str | None:

@@ -7,65 +7,112 @@ one base. That left-aligns indels in repeats and trims MNPs and complex alleles.
 
 REF is checked against the FASTA first; rows that fail are rejected (bcftools `-c x` skips
 them). SNVs only need that check, done with one FASTA fetch per window of a chunk and numpy;
-only the other rows (indels, MNPs) go through the per-row Python loop.
+the other rows (indels, MNPs) are realigned by a compiled loop (`normalise_kernels`).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
+from gdi_pipelines.domain.variants import normalise_kernels as kernels
 from gdi_pipelines.domain.variants.reference import ReferenceGenome
 from gdi_pipelines.domain.variants.rows import AlleleRows, RejectReason
 
-ALIGN_WINDOW = 100  # bcftools `aln_win`: bases fetched at a time while shifting left
-WINDOW_SPAN = 1_000_000  # positions grouped per FASTA fetch in the REF check
-_ACGTN = re.compile(r"^[ACGTN]+$")
+ALIGN_WINDOW = kernels.PAD  # bcftools `aln_win`: bases fetched at a time while shifting left
+WINDOW_SPAN = 1_000_000  # positions grouped per FASTA fetch
+LEFT_MARGIN = 1_000  # bases fetched before a stretch's first row for left-alignment
 
 Fetch = Callable[[int, int], str]
 
 
-def screen_alleles(rows: AlleleRows) -> None:
-    """Upper-case the alleles and reject those no normaliser can place on a reference."""
-    rows.ref[:] = [r.upper() for r in rows.ref]
-    rows.alt[:] = [a.upper() for a in rows.alt]
-    alt_first = np.array([a[:1] for a in rows.alt], dtype=object)
-    rows.reject(np.isin(alt_first, ["", "."]), RejectReason.NO_ALT_ALLELE)
-    symbolic = [a[:1] == "<" or "[" in a or "]" in a for a in rows.alt]
-    rows.reject(np.array(symbolic, dtype=bool), RejectReason.SYMBOLIC_ALLELE)
-    rows.reject(alt_first == "*", RejectReason.SPANNING_DELETION)
-    plain = [bool(_ACGTN.match(r + a)) for r, a in zip(rows.ref, rows.alt, strict=True)]
-    rows.reject(~np.array(plain, dtype=bool), RejectReason.NON_ACGTN_ALLELE)
-    rows.reject(rows.ref == rows.alt, RejectReason.DUPLICATE_ALLELE)
+SCREEN_REASONS = {
+    kernels.NO_ALT: RejectReason.NO_ALT_ALLELE,
+    kernels.SYMBOLIC: RejectReason.SYMBOLIC_ALLELE,
+    kernels.SPANNING: RejectReason.SPANNING_DELETION,
+    kernels.NON_ACGTN: RejectReason.NON_ACGTN_ALLELE,
+    kernels.DUPLICATE: RejectReason.DUPLICATE_ALLELE,
+}
 
 
-def check_reference(rows: AlleleRows, reference: ReferenceGenome) -> None:
+@dataclass
+class PackedAlleles:
+    """REF and ALT of every row as bytes (`normalise_kernels.pack`), upper-cased by `screen`."""
+
+    ref: np.ndarray
+    ref_offsets: np.ndarray
+    alt: np.ndarray
+    alt_offsets: np.ndarray
+
+    @classmethod
+    def of(cls, rows: AlleleRows) -> PackedAlleles:
+        return cls(*kernels.pack(rows.ref), *kernels.pack(rows.alt))
+
+    def ref_lengths(self) -> np.ndarray:
+        return np.diff(self.ref_offsets)
+
+    def alt_lengths(self) -> np.ndarray:
+        return np.diff(self.alt_offsets)
+
+
+def screen_alleles(rows: AlleleRows) -> PackedAlleles:
+    """Upper-case the alleles and reject those no normaliser can place on a reference; returns
+    the alleles packed, upper-cased."""
+    packed = PackedAlleles.of(rows)
+    found = np.zeros(len(rows), dtype=np.int8)
+    lowered = np.zeros(len(rows), dtype=bool)
+    kernels.screen(packed.ref, packed.ref_offsets, packed.alt, packed.alt_offsets, found, lowered)
+    for code, reason in SCREEN_REASONS.items():
+        rows.reject(found == code, reason)
+    changed = np.flatnonzero(lowered)
+    if changed.size:
+        rows.ref[changed] = kernels.unpack(packed.ref, packed.ref_offsets, changed)
+        rows.alt[changed] = kernels.unpack(packed.alt, packed.alt_offsets, changed)
+    return packed
+
+
+def check_reference(
+    rows: AlleleRows, reference: ReferenceGenome, packed: PackedAlleles | None = None
+) -> None:
     """Reject rows whose contig is missing, whose REF runs off the contig or differs from it."""
+    lengths = (
+        packed.ref_lengths()
+        if packed is not None
+        else np.fromiter(map(len, rows.ref), np.int64, len(rows))
+    )
+    end0 = rows.pos - 1 + lengths
     for contig in {c for c in rows.chrom[rows.good()] if c is not None}:
         on_contig = rows.chrom == contig
         if not reference.has_contig(contig):
             rows.reject(on_contig, RejectReason.CONTIG_NOT_IN_REFERENCE)
             continue
-        end0 = rows.pos - 1 + np.fromiter((len(r) for r in rows.ref), np.int64, len(rows))
         rows.reject(on_contig & (end0 > reference.length(contig)), RejectReason.OUTSIDE_REFERENCE)
         todo = on_contig & rows.good()
-        matches = alleles_match(reference, contig, rows.pos, rows.ref, np.flatnonzero(todo))
+        index = np.flatnonzero(todo)
+        matches = alleles_match(reference, contig, rows.pos, rows.ref, index, lengths)
         rows.reject(todo & ~matches, RejectReason.REF_MISMATCH)
 
 
 def alleles_match(
-    reference: ReferenceGenome, contig: str, pos: np.ndarray, alleles: np.ndarray, index
+    reference: ReferenceGenome,
+    contig: str,
+    pos: np.ndarray,
+    alleles: np.ndarray,
+    index,
+    lengths: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Whether `alleles[i]` is the reference sequence at `pos[i]`, for each i of `index`.
+    """Whether `alleles[i]` is the reference sequence at `pos[i]`, for each i of `index`
+    (`lengths`: the alleles' lengths, when known).
 
     One FASTA fetch per window of positions; single bases compared as byte codes. Rows not in
     `index` come back True.
     """
     matches = np.ones(len(pos), dtype=bool)
     start0 = pos - 1
-    lengths = np.fromiter((len(a) for a in alleles), np.int64, len(alleles))
+    if lengths is None:
+        lengths = np.fromiter(map(len, alleles), np.int64, len(alleles))
     bins = start0 // WINDOW_SPAN
     index = np.asarray(index, dtype=np.int64)
     for window in np.unique(bins[index]):
@@ -106,28 +153,70 @@ def realign_pair(fetch: Fetch, pos0: int, ref: str, alt: str) -> tuple[int, str,
     return pos0 + trim, ref[trim:], alt[trim:]
 
 
-def left_align(rows: AlleleRows, reference: ReferenceGenome) -> int:
-    """Realign every good non-SNV row in place; returns how many rows changed."""
-    lengths_ref = np.fromiter((len(r) for r in rows.ref), np.int64, len(rows))
-    lengths_alt = np.fromiter((len(a) for a in rows.alt), np.int64, len(rows))
-    todo = np.flatnonzero(rows.good() & ((lengths_ref != 1) | (lengths_alt != 1)))
+def left_align(
+    rows: AlleleRows, reference: ReferenceGenome, packed: PackedAlleles | None = None
+) -> int:
+    """Realign every good non-SNV row in place; returns how many rows changed.
+
+    `realign` runs compiled over one reference window per contig and stretch of WINDOW_SPAN
+    positions, reaching LEFT_MARGIN bases before the stretch; a row that shifts further left
+    is realigned by `realign_pair`."""
+    packed = packed or PackedAlleles.of(rows)
+    ref_lengths, alt_lengths = packed.ref_lengths(), packed.alt_lengths()
+    todo = np.flatnonzero(rows.good() & ((ref_lengths != 1) | (alt_lengths != 1)))
+    if todo.size == 0:
+        return 0
+    pos0 = rows.pos - 1
+    contigs = rows.chrom[todo]
+    stretches = pos0[todo] // WINDOW_SPAN
     changed = 0
-    positions = rows.pos[todo].tolist()
-    for i, pos in zip(todo.tolist(), positions, strict=True):
-        contig, ref, alt = rows.chrom[i], rows.ref[i], rows.alt[i]
-
-        def fetch(start0: int, end0: int, contig: str = contig) -> str:
-            return reference.fetch(contig, start0, end0)
-
-        pos0, new_ref, new_alt = realign_pair(fetch, pos - 1, ref, alt)
-        if pos0 + 1 != pos or new_ref != ref or new_alt != alt:
-            rows.pos[i], rows.ref[i], rows.alt[i] = pos0 + 1, new_ref, new_alt
-            changed += 1
+    for contig in sorted(set(contigs.tolist())):
+        on_contig = todo[contigs == contig]
+        for stretch in np.unique(stretches[contigs == contig]):
+            group = on_contig[pos0[on_contig] // WINDOW_SPAN == stretch]
+            changed += _realign_group(rows, reference, packed, contig, group)
     return changed
+
+
+def _realign_group(rows, reference, packed: PackedAlleles, contig: str, group) -> int:
+    pos0 = rows.pos - 1
+    first = max(int(pos0[group].min()) - LEFT_MARGIN, 0)
+    last = int((pos0[group] + packed.ref_lengths()[group]).max())
+    window = reference.fetch(contig, first, last)
+    codes = np.frombuffer(window.encode("ascii"), dtype=np.uint8)
+    out = np.zeros((len(group), 6), dtype=np.int64)
+    kernels.realign(
+        codes, first, group, pos0, packed.ref_offsets, packed.alt, packed.alt_offsets, out
+    )
+    moved = np.flatnonzero(out[:, 0] == kernels.MOVED)
+    alts = kernels.unpack(packed.alt, packed.alt_offsets, group[moved])
+    for n, alt in zip(moved.tolist(), alts, strict=True):
+        _, p, length, k, s, e = out[n].tolist()
+        i = group[n]
+        begin = p - first
+        rows.pos[i], rows.ref[i] = p + 1, window[begin : begin + length]
+        rows.alt[i] = window[begin : begin + k] + alt[s:e]
+    changed = len(moved)
+    for i in group[out[:, 0] == kernels.OUTSIDE_WINDOW].tolist():
+        changed += _realign_one(rows, reference, i)
+    return changed
+
+
+def _realign_one(rows: AlleleRows, reference: ReferenceGenome, i: int) -> int:
+    contig, pos, ref, alt = rows.chrom[i], int(rows.pos[i]), rows.ref[i], rows.alt[i]
+
+    def fetch(start0: int, end0: int) -> str:
+        return reference.fetch(contig, start0, end0)
+
+    pos0, new_ref, new_alt = realign_pair(fetch, pos - 1, ref, alt)
+    if pos0 + 1 == pos and new_ref == ref and new_alt == alt:
+        return 0
+    rows.pos[i], rows.ref[i], rows.alt[i] = pos0 + 1, new_ref, new_alt
+    return 1
 
 
 def normalise_rows(rows: AlleleRows, reference: ReferenceGenome) -> int:
     """Screen, REF-check and left-align; returns the number of realigned rows."""
-    screen_alleles(rows)
-    check_reference(rows, reference)
-    return left_align(rows, reference)
+    packed = screen_alleles(rows)
+    check_reference(rows, reference, packed)
+    return left_align(rows, reference, packed)

@@ -65,13 +65,23 @@ class ReferenceGenome:
             return self._read(contig, start0, end0)
         begin, text = self._windows.get(contig, (0, ""))
         if not (begin <= start0 and end0 <= begin + len(text)):
-            begin = max(start0 - WINDOW_BEHIND, 0)
-            text = self._read(contig, begin, max(end0, start0 + WINDOW_AHEAD))
+            text, begin = self._moved_window(contig, begin, text, start0, end0)
             self._windows.pop(contig, None)
             self._windows[contig] = (begin, text)
             while len(self._windows) > WINDOW_CONTIGS:
                 del self._windows[next(iter(self._windows))]
         return text[start0 - begin : end0 - begin]
+
+    def _moved_window(self, contig, begin: int, text: str, start0: int, end0: int):
+        """(bases, start) of the window serving [start0, end0): only the bases past the old
+        window are decoded when the read starts inside it (a walk to the right)."""
+        new_begin = max(start0 - WINDOW_BEHIND, 0)
+        new_end = max(end0, start0 + WINDOW_AHEAD)
+        old_end = begin + len(text)
+        if text and begin <= new_begin <= old_end:
+            kept = text[new_begin - begin :]
+            return kept + self._read(contig, old_end, new_end), new_begin
+        return self._read(contig, new_begin, new_end), new_begin
 
     def _read(self, contig: str, start0: int, end0: int) -> str:
         end0 = min(end0, self._lengths[contig])

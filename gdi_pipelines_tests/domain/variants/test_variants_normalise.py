@@ -126,6 +126,40 @@ def test_ref_mismatch_and_bad_alleles_are_rejected(tmp_path: Path) -> None:
     ]
 
 
+def test_alleles_are_screened_upper_cased_and_in_order(tmp_path: Path) -> None:
+    """Each screen reason, the first that applies; lower case is read as upper case (as
+    bcftools does); a non-ASCII letter is no base."""
+    fasta = write_fasta(tmp_path / "ref.fa", {"chr1": "ACGTACGTTTTTGGGCCCAAATTT"})
+    sites = [
+        ("chr1", 2, "c", "t"),  # good, upper-cased
+        ("chr1", 9, "tTTt", "t"),  # deletion in lower case: realigned as upper case
+        ("chr1", 3, "G", "."),
+        ("chr1", 3, "G", ""),
+        ("chr1", 3, "G", "G]17:198982]"),
+        ("chr1", 3, "G", "[17:198982[G"),
+        ("chr1", 3, "G", "<*>"),  # symbolic before spanning
+        ("chr1", 3, "G", "*"),
+        ("chr1", 3, "G", "GÄ"),
+        ("chr1", 3, "GÄ", "G"),
+        ("chr1", 3, "G", "g"),  # duplicate once upper-cased
+        ("chr1", 3, "N", "A"),  # N is a base, but not the reference's G
+    ]
+    assert normalise_sites(fasta, sites) == [
+        (2, "C", "T"),
+        (7, "GTTT", "G"),
+        "no_alt_allele",
+        "no_alt_allele",
+        "symbolic_allele",
+        "symbolic_allele",
+        "symbolic_allele",
+        "spanning_deletion",
+        "non_acgtn_allele",
+        "non_acgtn_allele",
+        "duplicate_allele",
+        "ref_mismatch",
+    ]
+
+
 @st.composite
 def repeat_contig_with_sites(draw) -> tuple[str, list[Site]]:
     units = draw(
