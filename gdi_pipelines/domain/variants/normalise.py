@@ -159,8 +159,8 @@ def left_align(
     """Realign every good non-SNV row in place; returns how many rows changed.
 
     `realign` runs compiled over one reference window per contig and stretch of WINDOW_SPAN
-    positions, reaching LEFT_MARGIN bases before the stretch; a row that shifts further left
-    is realigned by `realign_pair`."""
+    positions, reaching LEFT_MARGIN bases before the stretch; a row that shifts further left,
+    or whose REF is not the reference's, is realigned by `realign_pair`."""
     packed = packed or PackedAlleles.of(rows)
     ref_lengths, alt_lengths = packed.ref_lengths(), packed.alt_lengths()
     todo = np.flatnonzero(rows.good() & ((ref_lengths != 1) | (alt_lengths != 1)))
@@ -186,7 +186,15 @@ def _realign_group(rows, reference, packed: PackedAlleles, contig: str, group) -
     codes = np.frombuffer(window.encode("ascii"), dtype=np.uint8)
     out = np.zeros((len(group), 6), dtype=np.int64)
     kernels.realign(
-        codes, first, group, pos0, packed.ref_offsets, packed.alt, packed.alt_offsets, out
+        codes,
+        first,
+        group,
+        pos0,
+        packed.ref,
+        packed.ref_offsets,
+        packed.alt,
+        packed.alt_offsets,
+        out,
     )
     moved = np.flatnonzero(out[:, 0] == kernels.MOVED)
     alts = kernels.unpack(packed.alt, packed.alt_offsets, group[moved])
@@ -197,7 +205,7 @@ def _realign_group(rows, reference, packed: PackedAlleles, contig: str, group) -
         rows.pos[i], rows.ref[i] = p + 1, window[begin : begin + length]
         rows.alt[i] = window[begin : begin + k] + alt[s:e]
     changed = len(moved)
-    for i in group[out[:, 0] == kernels.OUTSIDE_WINDOW].tolist():
+    for i in group[out[:, 0] >= kernels.OUTSIDE_WINDOW].tolist():
         changed += _realign_one(rows, reference, i)
     return changed
 

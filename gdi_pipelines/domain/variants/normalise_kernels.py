@@ -13,8 +13,8 @@ from gdi_pipelines.domain.compiled import compiled
 
 # reasons `screen` finds, in the order they are tested (normalise.SCREEN_REASONS names them)
 GOOD, NO_ALT, SYMBOLIC, SPANNING, NON_ACGTN, DUPLICATE = 0, 1, 2, 3, 4, 5
-# what `realign` did to a row
-KEPT, MOVED, OUTSIDE_WINDOW = 0, 1, 2
+# what `realign` did to a row; the last two are left to `normalise.realign_pair`
+KEPT, MOVED, OUTSIDE_WINDOW, NOT_REFERENCE = 0, 1, 2, 3
 PAD = 100  # bcftools `aln_win`: bases put before the alleles when one runs empty
 _DOT, _LT, _STAR, _OPEN, _CLOSE = 46, 60, 42, 91, 93
 
@@ -87,16 +87,25 @@ def screen(ref, ref_offsets, alt, alt_offsets, reason, lowered):
 
 
 @compiled
-def realign(codes, first, rows, pos0, ref_offsets, alt, alt_offsets, out):
-    """bcftools `realign()` for each row of `rows`, whose REF matches the reference `codes`
-    (which start at 0-based position `first`). Throughout, REF is `codes` over
+def realign(codes, first, rows, pos0, ref, ref_offsets, alt, alt_offsets, out):
+    """bcftools `realign()` for each row of `rows` against the reference `codes`, which start
+    at 0-based position `first` and cover every row's REF. Throughout, REF is `codes` over
     [p, p + ref_length) and ALT is `codes` over [p, p + k) followed by the original ALT's bases
-    [s, e), so `out[n]` = (status, p, ref_length, k, s, e). A row whose padding would need bases
-    before `first` stops with status OUTSIDE_WINDOW."""
+    [s, e), so `out[n]` = (status, p, ref_length, k, s, e). A row whose REF is not the
+    reference's (status NOT_REFERENCE) or whose padding would need bases before `first`
+    (OUTSIDE_WINDOW) is left as it is."""
     for n in range(rows.shape[0]):
         i = rows[n]
         p = pos0[i]
         length = ref_offsets[i + 1] - ref_offsets[i]
+        same = True
+        for j in range(length):
+            if ref[ref_offsets[i] + j] != codes[p + j - first]:
+                same = False
+                break
+        if not same:
+            out[n, 0] = NOT_REFERENCE
+            continue
         a0 = alt_offsets[i]
         k, s, e = 0, 0, alt_offsets[i + 1] - a0
         status = KEPT

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gdi_pipelines.domain.variants.liftover_alleles import right_anchor
-from gdi_pipelines.domain.variants.normalise import normalise_rows
+from gdi_pipelines.domain.variants.normalise import left_align, normalise_rows, realign_pair
 from gdi_pipelines.domain.variants.records import read_record_chunks
 from gdi_pipelines.domain.variants.reference import ReferenceGenome
 from gdi_pipelines.domain.variants.rows import AlleleRows, object_array
@@ -158,6 +158,41 @@ def test_alleles_are_screened_upper_cased_and_in_order(tmp_path: Path) -> None:
         "duplicate_allele",
         "ref_mismatch",
     ]
+
+
+def test_rows_whose_ref_is_not_the_references_are_realigned_as_realign_pair_does(
+    tmp_path: Path,
+) -> None:
+    """`left_align` alone (as the liftover calls it) on rows the REF check never saw: the
+    compiled loop reads REF from the reference, so rows whose REF differs go to
+    `realign_pair`, which reads their own bases."""
+    sequence = "GATTACA" * 30 + "CCCCCCCCGT" + "TTTTTTTTTT" + "GATTACA" * 30
+    fasta = write_fasta(tmp_path / "ref.fa", {"chr1": sequence})
+    sites = [
+        ("chr1", 218, "CG", "G"),  # REF is the reference's: the compiled loop moves it
+        ("chr1", 218, "AAT", "AT"),  # REF is not: realigned on its own bases
+        ("chr1", 223, "TGT", "T"),  # REF is not, and its padding reads the reference
+    ]
+    rows = AlleleRows(
+        record=np.arange(3),
+        allele=np.ones(3, dtype=np.int16),
+        chrom=object_array(["chr1"] * 3),
+        pos=np.array([p for _, p, _, _ in sites], dtype=np.int64),
+        ref=object_array([r for *_, r, _ in sites]),
+        alt=object_array([a for *_, a in sites]),
+        reason=np.full(3, None, dtype=object),
+    )
+    reference = ReferenceGenome(fasta)
+    fetch = lambda start0, end0: reference.fetch("chr1", start0, end0)  # noqa: E731
+    expected = [realign_pair(fetch, p - 1, r, a) for _, p, r, a in sites]
+    assert left_align(rows, reference) == sum(
+        e != (p - 1, r, a) for e, (_, p, r, a) in zip(expected, sites, strict=True)
+    )
+    reference.close()
+    ours = [(int(p) - 1, r, a) for p, r, a in zip(rows.pos, rows.ref, rows.alt, strict=True)]
+    assert ours == expected
+    assert ours[0] == (209, "AC", "A")  # moved before the C run
+    assert ours[1] != (217, "AAT", "AT")
 
 
 @st.composite
