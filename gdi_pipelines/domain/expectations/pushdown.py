@@ -144,7 +144,8 @@ def _once_per_value(column: str, condition: pl.Expr) -> pl.Expr:
         decided = pl.DataFrame({column: distinct}).select(condition.fill_null(False)).to_series()
         failing = distinct.filter(~decided)
         if failing.len() == 0:
-            return values.is_not_null().replace(False, None)
+            passed = values.is_not_null()
+            return passed if values.null_count() == 0 else passed.replace(False, None)
         return ~values.is_in(failing.implode())
 
     return pl.col(column).map_batches(per_batch, return_dtype=pl.Boolean, is_elementwise=True)

@@ -579,3 +579,8 @@ def test_a_regex_decided_once_per_value_agrees_with_one_per_row_batch_after_batc
         got = frame.select(check.unexpected).to_series()
         assert got.to_list() == frame.select(row_by_row).to_series().to_list()
         assert got.sum() > 0 and got.sum() < len(batch)
+    # batches where every value passes, with and without nulls: a null stays no failure
+    for batch in (["SE"] * 30 + [None] * 2 + ["DK"] * 9, ["SE", "DK", "FI"] * 5):
+        frame = pl.DataFrame({"s": batch}, schema=SCHEMA_S)
+        assert frame.select(check.unexpected).to_series().sum() == 0
+        assert frame.select(check.missing.sum()).item() == batch.count(None)
