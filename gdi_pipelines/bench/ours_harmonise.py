@@ -1,8 +1,8 @@
 """Our side of the harmonise task, as its own process: what the `harmonised_variants` asset
 does before its checks. Stream the VCF chunk by chunk through `harmonise_vcf` (split,
 normalise, lift when the builds differ, GQ/DP mask, ploidy, pseudonymise) and stage every
-chunk into Delta tables with `PartitionPublisher.stage` on a background thread, the sample table
-once per VCF, as the asset does.
+chunk into Delta tables with `PartitionPublisher.stage` on a background thread (the calls
+partitioned by contig), the sample table once per VCF, as the asset does.
 
     python -m gdi_pipelines.bench.ours_harmonise VCF --out DIR --source-build GRCh37 \
         (--catalogue REFERENCE_DIR [--target-build GRCh38] | --fasta FASTA) [--manifest JSON]
@@ -24,6 +24,7 @@ from gdi_pipelines.config.locations import Location
 from gdi_pipelines.domain.manifest import parse_manifest
 from gdi_pipelines.domain.pseudonym import pseudonymise
 from gdi_pipelines.domain.variants.harmonise import (
+    CALL_PARTITION_BY,
     CALL_SCHEMA,
     REJECT_SCHEMA,
     SAMPLE_SCHEMA,
@@ -84,6 +85,7 @@ def publishers(out: Path, batch: str) -> dict[str, PartitionPublisher]:
             {"batch_id": batch},
             RUN_ID,
             pl.Schema({**_KEYS, **schema}),
+            partition_by=CALL_PARTITION_BY if name == "harmonised_variants" else ("batch_id",),
         )
         for name, schema in TABLES.items()
     }

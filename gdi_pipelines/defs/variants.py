@@ -24,6 +24,7 @@ from gdi_pipelines.domain.quality import CheckOutcome, Severity
 from gdi_pipelines.domain.variants import gates
 from gdi_pipelines.domain.variants.genotype_qc import CallThresholds
 from gdi_pipelines.domain.variants.harmonise import (
+    CALL_PARTITION_BY,
     CALL_SCHEMA,
     REJECT_SCHEMA,
     SAMPLE_SCHEMA,
@@ -183,7 +184,7 @@ def build_variants_defs(partitions: dg.MultiPartitionsDefinition) -> dg.Definiti
         )
         sex = {s.sample_id: s.reported_sex for s in manifest.samples}
         publishers = {
-            TABLE: scope.publisher(TABLE, SCHEMA, ("batch_id", "chrom"), DESCRIPTIONS),
+            TABLE: scope.publisher(TABLE, SCHEMA, CALL_PARTITION_BY, DESCRIPTIONS),
             REJECTS_TABLE: scope.publisher(REJECTS_TABLE, REJECTS_SCHEMA),
             SAMPLES_TABLE: scope.publisher(SAMPLES_TABLE, SAMPLES_SCHEMA),
             SITES_TABLE: scope.publisher(SITES_TABLE, SITES_SCHEMA),

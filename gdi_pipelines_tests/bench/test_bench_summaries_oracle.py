@@ -171,3 +171,11 @@ def test_default_chunk_size_commits_every_table(tmp_path: Path) -> None:
     assert heights["harmonised_variants"] == stats["calls"]
     assert heights["variant_rejects"] == stats["rejected_rows"]
     assert heights["variant_sites"] == stats["rows"] - stats["rejected_rows"]
+    # the calls are laid out as the asset lays them out: a folder per contig
+    from deltalake import DeltaTable
+
+    from gdi_pipelines.domain.variants.harmonise import CALL_PARTITION_BY
+
+    calls = DeltaTable(tables["harmonised_variants"])
+    assert tuple(calls.metadata().partition_columns) == CALL_PARTITION_BY == ("batch_id", "chrom")
+    assert {f.split("/")[-2] for f in calls.file_uris()} == {"chrom=chr22"}

@@ -69,6 +69,8 @@ CALL_SCHEMA = {
     "source_ref": pl.String,
     "source_alt": pl.String,
 }
+# the calls table's Delta partitions: a batch's calls, contig by contig (readers prune on chrom)
+CALL_PARTITION_BY = ("batch_id", "chrom")
 REJECT_SCHEMA = {
     "source_file": pl.String,
     "region": pl.String,
