@@ -88,7 +88,8 @@ def read_text_chunks(
             cut = len(pending) if ended else pending.rfind(b"\n") + 1
             if cut == 0:
                 continue
-            lines = _Lines(bytes(pending[:cut]))
+            with memoryview(pending) as view:  # one copy of the block, not two
+                lines = _Lines(bytes(view[:cut]))
             taken = 0
             while lines.count - taken >= chunk_size or (ended and taken < lines.count):
                 stop = min(taken + chunk_size, lines.count)
