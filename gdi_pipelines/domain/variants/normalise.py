@@ -161,7 +161,8 @@ def left_align(
     `realign` runs compiled over one reference window per contig and stretch of WINDOW_SPAN
     positions, reaching LEFT_MARGIN bases before the stretch; a row that shifts further left,
     or whose REF is not the reference's, is realigned by `realign_pair`."""
-    packed = packed or PackedAlleles.of(rows)
+    if packed is None:
+        packed = PackedAlleles.of(rows)
     ref_lengths, alt_lengths = packed.ref_lengths(), packed.alt_lengths()
     todo = np.flatnonzero(rows.good() & ((ref_lengths != 1) | (alt_lengths != 1)))
     if todo.size == 0:

@@ -89,17 +89,17 @@ def screen(ref, ref_offsets, alt, alt_offsets, reason, lowered):
 @compiled
 def realign(codes, first, rows, pos0, ref, ref_offsets, alt, alt_offsets, out):
     """bcftools `realign()` for each row of `rows` against the reference `codes`, which start
-    at 0-based position `first` and cover every row's REF. Throughout, REF is `codes` over
+    at 0-based position `first` and should cover every row's REF. Throughout, REF is `codes` over
     [p, p + ref_length) and ALT is `codes` over [p, p + k) followed by the original ALT's bases
     [s, e), so `out[n]` = (status, p, ref_length, k, s, e). A row whose REF is not the
-    reference's (status NOT_REFERENCE) or whose padding would need bases before `first`
-    (OUTSIDE_WINDOW) is left as it is."""
+    reference's or not inside `codes` (status NOT_REFERENCE), or whose padding would need bases
+    before `first` (OUTSIDE_WINDOW), is left as it is."""
     for n in range(rows.shape[0]):
         i = rows[n]
         p = pos0[i]
         length = ref_offsets[i + 1] - ref_offsets[i]
-        same = True
-        for j in range(length):
+        same = first <= p and p + length - first <= codes.shape[0]  # REF inside the window
+        for j in range(length if same else 0):
             if ref[ref_offsets[i] + j] != codes[p + j - first]:
                 same = False
                 break

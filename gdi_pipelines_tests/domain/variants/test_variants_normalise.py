@@ -172,15 +172,16 @@ def test_rows_whose_ref_is_not_the_references_are_realigned_as_realign_pair_does
         ("chr1", 218, "CG", "G"),  # REF is the reference's: the compiled loop moves it
         ("chr1", 218, "AAT", "AT"),  # REF is not: realigned on its own bases
         ("chr1", 223, "TGT", "T"),  # REF is not, and its padding reads the reference
+        ("chr1", 439, "CATT", "CA"),  # REF runs past the contig's end (440 bases)
     ]
     rows = AlleleRows(
-        record=np.arange(3),
-        allele=np.ones(3, dtype=np.int16),
-        chrom=object_array(["chr1"] * 3),
+        record=np.arange(len(sites)),
+        allele=np.ones(len(sites), dtype=np.int16),
+        chrom=object_array(["chr1"] * len(sites)),
         pos=np.array([p for _, p, _, _ in sites], dtype=np.int64),
         ref=object_array([r for *_, r, _ in sites]),
         alt=object_array([a for *_, a in sites]),
-        reason=np.full(3, None, dtype=object),
+        reason=np.full(len(sites), None, dtype=object),
     )
     reference = ReferenceGenome(fasta)
     fetch = lambda start0, end0: reference.fetch("chr1", start0, end0)  # noqa: E731
