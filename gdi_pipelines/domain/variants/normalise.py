@@ -175,16 +175,16 @@ def left_align(
         on_contig = todo[contigs == contig]
         for stretch in np.unique(stretches[contigs == contig]):
             group = on_contig[pos0[on_contig] // WINDOW_SPAN == stretch]
-            changed += _realign_group(rows, reference, packed, contig, group)
+            first = max(int(pos0[group].min()) - LEFT_MARGIN, 0)
+            bases = reference.fetch(contig, first, int((pos0 + ref_lengths)[group].max()))
+            changed += _realign_group(rows, reference, packed, group, pos0, first, bases)
     return changed
 
 
-def _realign_group(rows, reference, packed: PackedAlleles, contig: str, group) -> int:
-    pos0 = rows.pos - 1
-    first = max(int(pos0[group].min()) - LEFT_MARGIN, 0)
-    last = int((pos0[group] + packed.ref_lengths()[group]).max())
-    window = reference.fetch(contig, first, last)
-    codes = np.frombuffer(window.encode("ascii"), dtype=np.uint8)
+def _realign_group(rows, reference, packed: PackedAlleles, group, pos0, first: int, bases: str):
+    """Realign rows `group` over `bases`, the reference from 0-based `first` on; returns how
+    many rows changed."""
+    codes = np.frombuffer(bases.encode("ascii"), dtype=np.uint8)
     out = np.zeros((len(group), 6), dtype=np.int64)
     kernels.realign(
         codes,
@@ -203,8 +203,8 @@ def _realign_group(rows, reference, packed: PackedAlleles, contig: str, group) -
         _, p, length, k, s, e = out[n].tolist()
         i = group[n]
         begin = p - first
-        rows.pos[i], rows.ref[i] = p + 1, window[begin : begin + length]
-        rows.alt[i] = window[begin : begin + k] + alt[s:e]
+        rows.pos[i], rows.ref[i] = p + 1, bases[begin : begin + length]
+        rows.alt[i] = bases[begin : begin + k] + alt[s:e]
     changed = len(moved)
     for i in group[out[:, 0] >= kernels.OUTSIDE_WINDOW].tolist():
         changed += _realign_one(rows, reference, i)

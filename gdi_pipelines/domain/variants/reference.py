@@ -72,7 +72,9 @@ class ReferenceGenome:
                 del self._windows[next(iter(self._windows))]
         return text[start0 - begin : end0 - begin]
 
-    def _moved_window(self, contig, begin: int, text: str, start0: int, end0: int):
+    def _moved_window(
+        self, contig: str, begin: int, text: str, start0: int, end0: int
+    ) -> tuple[str, int]:
         """(bases, start) of the window serving [start0, end0): only the bases past the old
         window are decoded when the read starts inside it (a walk to the right)."""
         new_begin = max(start0 - WINDOW_BEHIND, 0)
